@@ -1,0 +1,3 @@
+from ast_bridge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Assembles the bridge: services with their life cycles, the HTTP application,
+and the listeners. Resources are opened and closed in order by aiohttp's
+cleanup contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ast_bridge.asterisk.ami import AmiClient
+from ast_bridge.calls.setup_watch import CallSetupWatch
+from ast_bridge.commands.context import Services
+from ast_bridge.http.access_log import RedactingAccessLogger
+from ast_bridge.http.auth import Authenticator
+from ast_bridge.http.params import Limits
+from ast_bridge.http.routes import AUTH, LIMITS, SERVICES, add_routes
+from ast_bridge.http.status import STARTED, handle_status
+from ast_bridge.notify.webhook import WebhookSender
+from ast_bridge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings) -> Services:
+    ami = AmiClient(
+        settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
+        connect_timeout=settings.ami_connect_timeout, action_timeout=settings.ami_action_timeout,
+        ping_interval=settings.ami_ping_interval, ping_timeout=settings.ami_ping_timeout,
+        reconnect_min=settings.ami_reconnect_min, reconnect_max=settings.ami_reconnect_max,
+    )
+    webhooks = WebhookSender(timeout=settings.notify_timeout, attempts=settings.notify_attempts)
+    setups = CallSetupWatch(webhooks, max_age=settings.ring_timeout * 3 + 120)
+    ami.on_event("UserEvent", setups.on_user_event)
+    ami.on_event("OriginateResponse", setups.on_originate_response)
+    return Services(settings=settings, ami=ami, webhooks=webhooks, setups=setups)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    await services.webhooks.start()
+    await services.ami.start()
+    yield
+    await services.ami.close()
+    await services.webhooks.close()
+
+
+def build_app(settings: Settings, services: Services | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.max_request_bytes)
+    app[SERVICES] = services or build_services(settings)
+    app[AUTH] = Authenticator(settings.users, settings.allowed_networks, settings.denied_networks,
+                              required=settings.auth_required)
+    app[LIMITS] = Limits(max_value_length=settings.max_value_length, max_parameters=settings.max_parameters)
+    app[STARTED] = time.time()
+    app.router.add_get("/status", handle_status)
+    add_routes(app)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; in-flight requests are answered before exit."""
+    app = build_app(settings)
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, handle_signals=False,
+                           shutdown_timeout=5.0)
+    await runner.setup()
+    for listener in settings.listeners:
+        site = web.TCPSite(runner, listener.host, listener.port, reuse_address=True)
+        await site.start()
+        log.info("listening on http://%s:%d (%s dialect)", listener.host, listener.port, listener.dialect.value)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await runner.cleanup()

@@ -1,0 +1,92 @@
+"""One helper per AMI action the bridge uses. Commands call these; nothing else
+builds AMI actions. Each helper re-checks what it is given (see `numbers`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ast_bridge.asterisk.ami import AmiClient, AmiUnsafeValue
+from ast_bridge.numbers import is_dialable
+
+_CONTEXT_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_CALL_ID_RE = re.compile(r"[A-Za-z0-9]{1,32}")
+CALL_SETUP_ACTION_PREFIX = "astb-cs-"
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise AmiUnsafeValue(f"refusing to send an unsafe {what} to Asterisk")
+
+
+@dataclass(frozen=True)
+class CallSetupRequest:
+    call_id: str
+    caller: str
+    callee: str
+    caller_context: str
+    callee_context: str
+    ring_timeout: int
+
+
+def call_setup_action_id(call_id: str) -> str:
+    return CALL_SETUP_ACTION_PREFIX + call_id
+
+
+def call_id_from_action_id(action_id: str) -> str | None:
+    if action_id.startswith(CALL_SETUP_ACTION_PREFIX):
+        return action_id[len(CALL_SETUP_ACTION_PREFIX):]
+    return None
+
+
+def call_setup_originate(req: CallSetupRequest) -> dict[str, str | list[str]]:
+    """The Originate of a CallSetup: ring the caller through the dialplan's caller
+    context; once answered, run the callee context for the callee number.
+    See asterisk-conf/extensions_ast_bridge.conf for the other half of the contract."""
+    _require(is_dialable(req.caller), "caller number")
+    _require(is_dialable(req.callee), "callee number")
+    _require(bool(_CONTEXT_RE.fullmatch(req.caller_context)), "caller context")
+    _require(bool(_CONTEXT_RE.fullmatch(req.callee_context)), "callee context")
+    _require(bool(_CALL_ID_RE.fullmatch(req.call_id)), "call id")
+    return {
+        "Action": "Originate",
+        "ActionID": call_setup_action_id(req.call_id),
+        "Channel": f"Local/{req.caller}@{req.caller_context}",
+        "Context": req.callee_context,
+        "Exten": req.callee,
+        "Priority": "1",
+        # the dialplan's Dial gives up first (NOANSWER is more telling than a timeout)
+        "Timeout": str((req.ring_timeout + 5) * 1000),
+        "CallerID": f'"{req.callee}" <{req.callee}>',
+        "Async": "true",
+        "Variable": [
+            f"__AST_BRIDGE_CALLID={req.call_id}",
+            f"__AST_BRIDGE_CALLER={req.caller}",
+            f"__AST_BRIDGE_RING_TIMEOUT={req.ring_timeout}",
+        ],
+    }
+
+
+async def originate_call_setup(ami: AmiClient, req: CallSetupRequest) -> None:
+    """Queue the CallSetup originate; returns once Asterisk accepted it."""
+    await ami.send(call_setup_originate(req))
+
+
+@dataclass(frozen=True)
+class AsteriskInfo:
+    version: str | None
+    uptime_seconds: int | None
+
+
+async def asterisk_info(ami: AmiClient, timeout: float = 1.0) -> AsteriskInfo:
+    settings = await ami.send({"Action": "CoreSettings"}, timeout)
+    uptime = None
+    output = await ami.send({"Action": "Command", "Command": "core show uptime seconds"}, timeout)
+    lines = output.get("output") or output.content or ""
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    for line in lines:
+        match = re.match(r"\s*System uptime:\s*(\d+)", line)
+        if match:
+            uptime = int(match.group(1))
+    return AsteriskInfo(settings.get("asteriskversion") or None, uptime)

@@ -1,0 +1,68 @@
+"""`ast-bridge serve | check | hash-password`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from ast_bridge import __version__
+from ast_bridge.settings import Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+async def _check(settings: Settings) -> int:
+    from ast_bridge.app import build_services
+    from ast_bridge.asterisk.actions import asterisk_info
+
+    services = build_services(settings)
+    ami = services.ami
+    await ami.start()
+    ok = await ami.wait_connected(settings.ami_connect_timeout + 3)
+    if ok:
+        info = await asterisk_info(ami)
+        print(f"AMI {settings.ami_host}:{settings.ami_port}: connected, Asterisk {info.version}, "
+              f"up {info.uptime_seconds} s")
+    else:
+        print(f"AMI {settings.ami_host}:{settings.ami_port}: NOT reachable ({ami.last_error})")
+    await ami.close()
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ast-bridge", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--config", help="TOML configuration file (or AST_BRIDGE_CONFIG_FILE)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the bridge")
+    sub.add_parser("check", help="validate the configuration and reach AMI")
+    hp = sub.add_parser("hash-password", help="print a pbkdf2_sha256 hash for the users setting")
+    hp.add_argument("password", nargs="?", help="read from the terminal when omitted")
+    args = parser.parse_args(argv)
+
+    if args.command == "hash-password":
+        from ast_bridge.http.auth import hash_password
+
+        print(hash_password(args.password or getpass.getpass("Password: ")))
+        return 0
+    try:
+        settings = _settings(args)
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
+        print(f"ast-bridge: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "check":
+        print(f"configuration OK: {len(settings.listeners)} listener(s), {len(settings.users)} user(s)")
+        return asyncio.run(_check(settings))
+    from ast_bridge.app import serve
+
+    asyncio.run(serve(settings))
+    return 0

@@ -1,0 +1,34 @@
+"""The Ozeki commands the bridge implements, by name (matched in any case)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ast_bridge.commands.call_setup import call_setup
+from ast_bridge.commands.context import Request, Services
+from ast_bridge.http.codes import Outcome
+from ast_bridge.http.params import Params
+
+Handler = Callable[[Services, Request, Params], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def _register(name: str, handler: Handler, *aliases: str) -> None:
+    for key in (name, *aliases):
+        COMMANDS[key.lower()] = Command(name, handler)
+
+
+_register("CallSetup", call_setup)
+
+
+def find_command(name: str) -> Command | None:
+    return COMMANDS.get(name.strip().lower())

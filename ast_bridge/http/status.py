@@ -1,0 +1,52 @@
+"""`GET /status`: JSON health of the bridge and of each dependency."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from ast_bridge import __version__
+from ast_bridge.asterisk.actions import asterisk_info
+from ast_bridge.asterisk.ami import AmiError
+from ast_bridge.http.routes import SERVICES
+
+STARTED = web.AppKey("started", float)
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+async def handle_status(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    ami = services.ami
+    version = uptime = None
+    if ami.connected:
+        try:
+            info = await asterisk_info(ami, timeout=1.0)
+            version, uptime = info.version, info.uptime_seconds
+        except AmiError:
+            pass
+    body = {
+        "ami": {
+            "state": ami.state.value,
+            "host": f"{ami.host}:{ami.port}",
+            "connected_since": _iso(ami.connected_since),
+            "connects": ami.connects,
+            "last_error": ami.last_error,
+            "protocol_version": ami.protocol_version,
+        },
+        "asterisk": {"version": version, "uptime_seconds": uptime},
+        "bridge": {
+            "version": __version__,
+            "uptime_seconds": round(time.time() - request.app[STARTED], 1),
+            "pending_call_setups": len(services.setups),
+            "webhooks": {"pending": services.webhooks.pending, "delivered": services.webhooks.delivered,
+                         "failed": services.webhooks.failed},
+        },
+    }
+    return web.json_response(body)

@@ -1,0 +1,132 @@
+"""Configuration: defaults < TOML file < `.env` < environment `AST_BRIDGE_*` < arguments.
+
+Lists and nested values (listeners, users, networks) are easiest in the TOML
+file; in the environment they are JSON (`AST_BRIDGE_USERS='[{"username": ...}]'`).
+The TOML file is named by `AST_BRIDGE_CONFIG_FILE` or `ast-bridge serve --config`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "AST_BRIDGE_CONFIG_FILE"
+
+
+class Dialect(str, Enum):
+    """Which Ozeki documentation generation a listener speaks where payloads differ."""
+
+    O10 = "o10"  # Ozeki 10: port 9509, /api
+    XE = "xe"  # Ozeki Phone System XE: port 7780, /
+
+
+class Listener(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    dialect: Dialect
+
+
+class ApiUser(BaseModel):
+    """An API user. `password` is plain text or `pbkdf2_sha256$<iterations>$<salt>$<hash>`
+    (make one with `ast-bridge hash-password`)."""
+
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1)
+    api_access: bool = True  # False: the user exists but gets 306
+
+
+def _networks(values: list[str]) -> list[str]:
+    for value in values:
+        ipaddress.ip_network(value, strict=False)
+    return values
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AST_BRIDGE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- HTTP API -------------------------------------------------------------
+    listeners: list[Listener] = [
+        Listener(host="127.0.0.1", port=9509, dialect=Dialect.O10),
+        Listener(host="127.0.0.1", port=7780, dialect=Dialect.XE),
+    ]
+    auth_required: bool = True
+    users: list[ApiUser] = []
+    allowed_networks: list[str] = ["0.0.0.0/0", "::/0"]
+    denied_networks: list[str] = []
+    max_request_bytes: int = Field(default=65536, ge=1024)
+    max_value_length: int = Field(default=2048, ge=64)
+    max_parameters: int = Field(default=64, ge=8)
+
+    # --- AMI ------------------------------------------------------------------
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "ast_bridge"
+    ami_secret: str = "ast_bridge_secret"
+    ami_connect_timeout: float = Field(default=2.0, gt=0)
+    ami_action_timeout: float = Field(default=1.5, gt=0)
+    ami_ping_interval: float = Field(default=5.0, gt=0)
+    ami_ping_timeout: float = Field(default=2.0, gt=0)
+    ami_reconnect_min: float = Field(default=0.2, gt=0)
+    ami_reconnect_max: float = Field(default=4.0, gt=0)
+
+    # --- Dialplan contract (asterisk-conf/extensions_ast_bridge.conf) ------------
+    caller_context: str = Field(default="ast-bridge-caller", pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    callee_context: str = Field(default="ast-bridge-callee", pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    ring_timeout: int = Field(default=30, ge=1, le=600)
+
+    # --- Notifications ------------------------------------------------------------
+    notify_timeout: float = Field(default=5.0, gt=0)
+    notify_attempts: int = Field(default=5, ge=1)
+
+    log_level: str = "INFO"
+
+    _validate_allowed = field_validator("allowed_networks")(_networks)
+    _validate_denied = field_validator("denied_networks")(_networks)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    def dialect_for_port(self, port: int) -> Dialect:
+        for listener in self.listeners:
+            if listener.port == port:
+                return listener.dialect
+        return Dialect.O10
+
+
+def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """Load settings, reading `config_file` (TOML) when one is named."""
+    if config_file:
+        if not Path(config_file).is_file():
+            raise FileNotFoundError(f"configuration file not found: {config_file}")
+        os.environ[CONFIG_FILE_ENV] = config_file
+    elif (name := os.environ.get(CONFIG_FILE_ENV)) and not Path(name).is_file():
+        raise FileNotFoundError(f"configuration file not found: {name}")
+    return Settings(**overrides)
