@@ -14,12 +14,14 @@ from aiohttp import web
 
 from ast_bridge.asterisk.ami import AmiClient
 from ast_bridge.calls.setup_watch import CallSetupWatch
+from ast_bridge.calls.tracker import EVENTS, CallTracker
 from ast_bridge.commands.context import Services
 from ast_bridge.http.access_log import RedactingAccessLogger
 from ast_bridge.http.auth import Authenticator
 from ast_bridge.http.params import Limits
 from ast_bridge.http.routes import AUTH, LIMITS, SERVICES, add_routes
 from ast_bridge.http.status import STARTED, handle_status
+from ast_bridge.notify.call_events import CallEventNotifier
 from ast_bridge.notify.webhook import WebhookSender
 from ast_bridge.settings import Settings
 
@@ -37,7 +39,19 @@ def build_services(settings: Settings) -> Services:
     setups = CallSetupWatch(webhooks, max_age=settings.ring_timeout * 3 + 120)
     ami.on_event("UserEvent", setups.on_user_event)
     ami.on_event("OriginateResponse", setups.on_originate_response)
-    return Services(settings=settings, ami=ami, webhooks=webhooks, setups=setups)
+    notifier = CallEventNotifier(webhooks, settings.notify_urls)
+    tracker = CallTracker(on_change=notifier.call_changed)
+    for event in EVENTS:
+        ami.on_event(event, tracker.handle)
+
+    async def rebuild_call_table() -> None:
+        known = tracker.known_channels()
+        listed = await ami.send_list({"Action": "CoreShowChannels"}, timeout=30)
+        tracker.rebuild(listed, known)
+        log.info("call table rebuilt: %d call(s) up", len(tracker.calls))
+
+    ami.on_connected(rebuild_call_table)
+    return Services(settings=settings, ami=ami, webhooks=webhooks, setups=setups, tracker=tracker)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -11,11 +11,12 @@ import ipaddress
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -91,10 +92,19 @@ class Settings(BaseSettings):
     ring_timeout: int = Field(default=30, ge=1, le=600)
 
     # --- Notifications ------------------------------------------------------------
+    # subscribers to CallChanged; comma-separated in the environment
+    notify_urls: Annotated[list[str], NoDecode] = []
     notify_timeout: float = Field(default=5.0, gt=0)
     notify_attempts: int = Field(default=5, ge=1)
 
     log_level: str = "INFO"
+
+    @field_validator("notify_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
 
     _validate_allowed = field_validator("allowed_networks")(_networks)
     _validate_denied = field_validator("denied_networks")(_networks)

@@ -147,8 +147,12 @@ stop_asterisk() {
         for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
         kill -9 "$pid" 2>/dev/null || true
     fi
-    # an Asterisk left from an earlier run of the lab (pid file lost)
-    pkill -9 -f "^/usr/sbin/asterisk -f -U asterisk" 2>/dev/null || true
+    # an Asterisk left from an earlier run of the lab (pid file lost); only ours,
+    # recognised by its root directory, never another Asterisk on the host
+    local other
+    for other in $(pgrep -f "^/usr/sbin/asterisk -f -U asterisk" || true); do
+        [[ "$(readlink "/proc/$other/root" 2>/dev/null)" == "$CHROOT" ]] && kill -9 "$other" 2>/dev/null || true
+    done
     rm -f "$RUN/asterisk.pid"
 }
 
@@ -204,7 +208,8 @@ stop_phones() {
 bridge_env_hash() {
     { env | grep '^AST_BRIDGE_' | grep -v '^AST_BRIDGE_LAB_' | sort || true; conf_file_hash; } | sha256sum | cut -c1-16
 }
-conf_file_hash() { cat "$ROOT/lab/ast-bridge.toml"; }
+# the bridge restarts when its settings or its code changed
+conf_file_hash() { cat "$ROOT/lab/ast-bridge.toml"; find "$ROOT/ast_bridge" -name '*.py' -print0 | sort -z | xargs -0 cat; }
 
 bridge_running() { pid_alive "$RUN/bridge.pid"; }
 

@@ -12,6 +12,9 @@ from ast_bridge.numbers import is_dialable
 _CONTEXT_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _CALL_ID_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 CALL_SETUP_ACTION_PREFIX = "astb-cs-"
+# Uniqueid (and so Linkedid) of a CallSetup's first channel: the call table reads
+# the CallId from it, from the very first event on
+CALL_SETUP_CHANNEL_PREFIX = "astb-"
 
 
 def _require(ok: bool, what: str) -> None:
@@ -59,6 +62,8 @@ def call_setup_originate(req: CallSetupRequest) -> dict[str, str | list[str]]:
         "Timeout": str((req.ring_timeout + 5) * 1000),
         "CallerID": f'"{req.callee}" <{req.callee}>',
         "Async": "true",
+        "ChannelId": CALL_SETUP_CHANNEL_PREFIX + req.call_id,
+        "OtherChannelId": CALL_SETUP_CHANNEL_PREFIX + req.call_id + "-2",
         "Variable": [
             f"__AST_BRIDGE_CALLID={req.call_id}",
             f"__AST_BRIDGE_CALLER={req.caller}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from ast_bridge.commands.call_lists import list_active_calls
 from ast_bridge.commands.call_setup import call_setup
 from ast_bridge.commands.context import Request, Services
 from ast_bridge.http.codes import Outcome
@@ -28,6 +29,7 @@ def _register(name: str, handler: Handler, *aliases: str) -> None:
 
 
 _register("CallSetup", call_setup)
+_register("ListActiveCalls", list_active_calls)
 
 
 def find_command(name: str) -> Command | None:

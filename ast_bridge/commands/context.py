@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ast_bridge.asterisk.ami import AmiClient
 from ast_bridge.calls.setup_watch import CallSetupWatch
+from ast_bridge.calls.tracker import CallTracker
 from ast_bridge.notify.webhook import WebhookSender
 from ast_bridge.settings import Dialect, Settings
 
@@ -16,6 +17,7 @@ class Services:
     ami: AmiClient
     webhooks: WebhookSender
     setups: CallSetupWatch
+    tracker: CallTracker
 
 
 @dataclass(frozen=True)

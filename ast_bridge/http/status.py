@@ -45,6 +45,8 @@ async def handle_status(request: web.Request) -> web.Response:
             "version": __version__,
             "uptime_seconds": round(time.time() - request.app[STARTED], 1),
             "pending_call_setups": len(services.setups),
+            "calls": len(services.tracker.calls),
+            "tracker_events": services.tracker.events_seen,
             "webhooks": {"pending": services.webhooks.pending, "delivered": services.webhooks.delivered,
                          "failed": services.webhooks.failed},
         },

@@ -1,8 +1,9 @@
 """Posting notifications to the client's URLs, form-encoded as Ozeki does.
 
-This first version keeps its queue in memory and retries a few times with
-exponential backoff; the durable SQLite outbox replaces it behind the same
-`submit` call.
+One queue and one worker per receiving URL, so a receiver gets its
+notifications in the order they happened. This version keeps the queues in
+memory and gives up after `attempts` tries; the durable SQLite outbox replaces
+it behind the same `submit` call.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ class WebhookSender:
         self._attempts = attempts
         self._first_backoff = first_backoff
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._queues: dict[str, asyncio.Queue] = {}
+        self._workers: dict[str, asyncio.Task] = {}
         self.delivered = 0
         self.failed = 0
 
@@ -37,23 +39,33 @@ class WebhookSender:
         )
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        for task in self._workers.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
         if self._session is not None:
             await self._session.close()
 
     @property
     def pending(self) -> int:
-        return len(self._tasks)
+        return sum(queue.qsize() for queue in self._queues.values())
 
     def submit(self, url: str, fields: Mapping[str, str]) -> str:
         """Queue one notification; returns its id (sent as `X-Notification-Id`)."""
         notification_id = uuid.uuid4().hex
-        task = asyncio.create_task(self._deliver(url, dict(fields), notification_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        queue = self._queues.get(url)
+        if queue is None:
+            queue = self._queues[url] = asyncio.Queue()
+            self._workers[url] = asyncio.create_task(self._worker(url, queue))
+        queue.put_nowait((dict(fields), notification_id))
         return notification_id
+
+    async def _worker(self, url: str, queue: asyncio.Queue) -> None:
+        while True:
+            fields, notification_id = await queue.get()
+            try:
+                await self._deliver(url, fields, notification_id)
+            except Exception:
+                log.exception("notification %s to %s failed", notification_id, _safe_url(url))
 
     async def _deliver(self, url: str, fields: dict[str, str], notification_id: str) -> None:
         assert self._session is not None

@@ -13,7 +13,7 @@ import re
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +94,19 @@ async def eventually(check: Callable[[], object], timeout: float = 5.0, interval
     value = None
     while time.monotonic() < deadline:
         value = await asyncio.to_thread(check)
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+async def eventually_async(check: Callable[[], Awaitable[object]], timeout: float = 5.0,
+                           interval: float = 0.1) -> object:
+    """`eventually` for checks that are coroutines (API calls)."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = await check()
         if value:
             return value
         await asyncio.sleep(interval)
@@ -181,8 +194,12 @@ class Receiver:
         raise AssertionError(f"no matching notification within {timeout}s; got {self.posts!r}")
 
 
+NOTIFY_PORT = 9599  # lab/ast-bridge.toml's notify_urls
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
+    """Receives ErrorUrl posts (at `receiver.url`) and the lab's CallChanged posts."""
     app = web.Application()
     holder: dict[str, Receiver] = {}
 
@@ -194,10 +211,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     app.router.add_post("/{tail:.*}", collect)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", NOTIFY_PORT, reuse_address=True)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    holder["r"] = Receiver(f"http://127.0.0.1:{port}/error")
+    holder["r"] = Receiver(f"http://127.0.0.1:{NOTIFY_PORT}/error")
     yield holder["r"]
     await runner.cleanup()
 

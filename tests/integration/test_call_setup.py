@@ -16,6 +16,11 @@ from .conftest import (
 )
 
 
+def is_error(post: dict[str, str], call_id: str) -> bool:
+    """An ErrorUrl post for this call (the receiver also gets CallChanged posts)."""
+    return post.get("CallId") == call_id and post.get("NotificationName") == "Error"
+
+
 def bridged(a: str, b: str):
     return lambda: any({a, b} <= group for group in bridged_pairs())
 
@@ -72,7 +77,7 @@ async def test_callee_that_never_answers_rings_then_reports_no_answer(api, recei
                                         and c.state == "Ringing"])
     assert ringing
     # the lab's ring_timeout is 8 s: the dialplan gives up and the client hears of it
-    post = await receiver.wait_for(lambda p: p.get("CallId") == call_id, timeout=15)
+    post = await receiver.wait_for(lambda p: is_error(p, call_id), timeout=15)
     assert post["NotificationName"] == "Error"
     assert post["Reason"] == "NotAnswered" and post["CallState"] == "Busy"
     assert post["FailedParty"] == "callee" and post["FailedNumber"] == "104"
@@ -83,7 +88,7 @@ async def test_busy_callee_reaches_error_url(api, receiver):
     answer = await api("CallSetup", Caller="101", Callee="105", ErrorUrl=receiver.url)
     call_id = answer.get("CallId")
 
-    post = await receiver.wait_for(lambda p: p.get("CallId") == call_id)
+    post = await receiver.wait_for(lambda p: is_error(p, call_id))
     assert post["Reason"] == "Busy" and post["CallState"] == "Busy"
     assert post["FailedParty"] == "callee" and post["DialStatus"] == "BUSY"
     await eventually(lambda: not channels())  # the answered caller was hung up too
@@ -93,10 +98,10 @@ async def test_busy_caller_is_reported_once(api, receiver):
     answer = await api("CallSetup", Caller="105", Callee="101", ErrorUrl=receiver.url)
     call_id = answer.get("CallId")
 
-    post = await receiver.wait_for(lambda p: p.get("CallId") == call_id)
+    post = await receiver.wait_for(lambda p: is_error(p, call_id))
     assert post["Reason"] == "Busy" and post["FailedParty"] == "caller"
     await asyncio.sleep(1.5)  # the OriginateResponse failure arrives too; it must not double-report
-    assert len([p for p in receiver.posts if p.get("CallId") == call_id]) == 1
+    assert len([p for p in receiver.posts if is_error(p, call_id)]) == 1
     assert not any(c.tech_name == "PJSIP/101" for c in channels())  # the callee was never rung
 
 
@@ -104,9 +109,9 @@ async def test_unknown_numbers_reach_error_url(api, receiver):
     callee_unknown = (await api("CallSetup", Caller="101", Callee="999", ErrorUrl=receiver.url)).get("CallId")
     caller_unknown = (await api("CallSetup", Caller="998", Callee="101", ErrorUrl=receiver.url)).get("CallId")
 
-    post = await receiver.wait_for(lambda p: p.get("CallId") == callee_unknown)
+    post = await receiver.wait_for(lambda p: is_error(p, callee_unknown))
     assert (post["Reason"], post["FailedParty"], post["FailedNumber"]) == ("NotFound", "callee", "999")
-    post = await receiver.wait_for(lambda p: p.get("CallId") == caller_unknown)
+    post = await receiver.wait_for(lambda p: is_error(p, caller_unknown))
     assert (post["Reason"], post["FailedParty"], post["FailedNumber"]) == ("NotFound", "caller", "998")
 
 

@@ -1,0 +1,89 @@
+"""The call model: Asterisk channels grouped into Ozeki calls by Linkedid."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ast_bridge.calls.ids import ALPHABET
+
+
+class CallState(str, Enum):
+    """Ozeki's call states (reference §4.1), spelled as Ozeki spells them."""
+
+    RINGING = "Ringing"
+    IN_CALL = "InCall"
+    HOLD = "Hold"
+    COMPLETED = "Completed"
+    BUSY = "Busy"
+    CANCELLED = "Cancelled"
+    TRANSFERRED = "Transferred"
+    ERROR = "Error"
+
+    @property
+    def ended(self) -> bool:
+        return self in ENDED_STATES
+
+
+ENDED_STATES = {CallState.COMPLETED, CallState.BUSY, CallState.CANCELLED, CallState.TRANSFERRED,
+                CallState.ERROR}
+
+# Asterisk channel states (ChannelState) that matter here
+DOWN, RSRVD, OFFHOOK, DIALING, RING, RINGING, UP = "0", "1", "2", "3", "4", "5", "6"
+
+
+@dataclass
+class ChannelInfo:
+    uniqueid: str
+    name: str
+    linkedid: str
+    state: str = DOWN
+    caller_num: str = ""
+    caller_name: str = ""
+    exten: str = ""
+    bridge: str | None = None
+    on_hold: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        return self.name.startswith("Local/")
+
+
+@dataclass
+class Call:
+    """One Ozeki call: every channel that shares a Linkedid."""
+
+    call_id: str
+    linkedid: str
+    source: str = ""
+    destination: str = ""
+    caller_id: str = ""
+    start_time: float = 0.0  # epoch seconds
+    answer_time: float | None = None
+    end_time: float | None = None
+    state: CallState = CallState.RINGING
+    last_dial_status: str = ""
+    channels: dict[str, ChannelInfo] = field(default_factory=dict)
+    from_call_setup: bool = False
+    announced: bool = False  # its first state was reported
+
+    def ring_duration(self, now: float) -> float:
+        until = self.answer_time or self.end_time or now
+        return max(0.0, until - self.start_time)
+
+    def talk_duration(self, now: float) -> float:
+        if self.answer_time is None:
+            return 0.0
+        return max(0.0, (self.end_time or now) - self.answer_time)
+
+
+def call_id_for_linkedid(linkedid: str) -> str:
+    """A stable CallId for calls the bridge did not start: the same Linkedid gives the
+    same CallId after a bridge restart."""
+    number = int.from_bytes(hashlib.sha256(linkedid.encode()).digest()[:8], "big")
+    out = []
+    for _ in range(8):
+        number, digit = divmod(number, len(ALPHABET))
+        out.append(ALPHABET[digit])
+    return "".join(out)
