@@ -2,7 +2,7 @@
 
 One definition, used twice: the HTTP layer refuses anything else with 302, and
 the AMI action helpers refuse it again before a dial string is built. Digits,
-letters (named extensions), `*` and `#`, and a leading `+`. Everything that has
+letters (named extensions), `*` and `#`, and a leading `+`; 40 characters at most. Everything that has
 a meaning in a dial string or a dialplan (`&`, `,`, `|`, `/`, `@`, `-`, `.`,
 `_`, spaces, `(`, `)`, `$`, `{`, quotes, control characters) is out.
 """
@@ -10,7 +10,7 @@ a meaning in a dial string or a dialplan (`&`, `,`, `|`, `/`, `@`, `-`, `.`,
 import re
 
 MAX_NUMBER_LENGTH = 40
-_NUMBER_RE = re.compile(r"\+?[0-9A-Za-z*#]{1,%d}" % MAX_NUMBER_LENGTH)
+_NUMBER_RE = re.compile(r"(?=.{1,%d}\Z)\+?[0-9A-Za-z*#]+" % MAX_NUMBER_LENGTH, re.DOTALL)
 
 
 def is_dialable(value: str) -> bool:

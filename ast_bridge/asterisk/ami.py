@@ -82,9 +82,14 @@ class AmiUnsafeValue(AmiError, ValueError):
 def check_action(action: Mapping[str, ActionValue]) -> None:
     """Refuse anything that could inject into the AMI stream. Raises `AmiUnsafeValue`."""
     for key, value in action.items():
-        if not isinstance(key, str) or not _KEY_RE.match(key):
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
             raise AmiUnsafeValue(f"unsafe AMI header name {key!r}")
-        values = [value] if isinstance(value, str) else list(value)
+        if isinstance(value, str):
+            values = [value]
+        elif isinstance(value, (list, tuple)):
+            values = list(value)
+        else:
+            raise AmiUnsafeValue(f"AMI header {key} must be text")
         for item in values:
             if not isinstance(item, str):
                 raise AmiUnsafeValue(f"AMI header {key} must be text")

@@ -8,7 +8,7 @@ import re
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
-_SECRET_RE = re.compile(r"(?i)((?:^|[?&;])(?:password|username|secret)=)[^&;]*")
+_SECRET_RE = re.compile(r"(?i)((?:^|[?&;])(?:password|username|secret)=)[^&]*")
 
 
 def redact(path_qs: str) -> str:

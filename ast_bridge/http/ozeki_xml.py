@@ -19,7 +19,7 @@ PROLOG = '<?xml version="1.0"?>'
 OPEN = f'<Response xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">'
 
 # Characters XML 1.0 cannot carry at all; they are replaced, never emitted.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 Value = str | int | float | None | Sequence["Node"]
 Node = tuple[str, Value]
