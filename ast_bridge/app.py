@@ -21,8 +21,11 @@ from ast_bridge.http.auth import Authenticator
 from ast_bridge.http.params import Limits
 from ast_bridge.http.routes import AUTH, LIMITS, SERVICES, add_routes
 from ast_bridge.http.status import STARTED, handle_status
+from ast_bridge.calls.history import CallHistory
+from ast_bridge.calls.persistence import LiveCallStore
 from ast_bridge.notify.call_events import CallEventNotifier
-from ast_bridge.notify.webhook import WebhookSender
+from ast_bridge.notify.outbox import Outbox
+from ast_bridge.storage import Store
 from ast_bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,12 +38,21 @@ def build_services(settings: Settings) -> Services:
         ping_interval=settings.ami_ping_interval, ping_timeout=settings.ami_ping_timeout,
         reconnect_min=settings.ami_reconnect_min, reconnect_max=settings.ami_reconnect_max,
     )
-    webhooks = WebhookSender(timeout=settings.notify_timeout, attempts=settings.notify_attempts)
-    setups = CallSetupWatch(webhooks, max_age=settings.ring_timeout * 3 + 120)
+    store = Store(settings.database)
+    outbox = Outbox(store, timeout=settings.notify_timeout, expiry=settings.notify_expiry,
+                    max_backoff=settings.notify_max_backoff, secret=settings.notify_secret)
+    history = CallHistory(store, settings.history_retention_days)
+    setups = CallSetupWatch(outbox, max_age=settings.ring_timeout * 3 + 120)
     ami.on_event("UserEvent", setups.on_user_event)
     ami.on_event("OriginateResponse", setups.on_originate_response)
-    notifier = CallEventNotifier(webhooks, settings.notify_urls)
-    tracker = CallTracker(on_change=notifier.call_changed)
+    notifier = CallEventNotifier(outbox, settings.notify_urls, settings.notify_json_urls)
+    live_calls = LiveCallStore(store)
+
+    def call_changed(call, old) -> None:
+        live_calls.on_change(call, old)
+        notifier.call_changed(call, old)
+
+    tracker = CallTracker(on_change=call_changed, on_end=history.record)
     for event in EVENTS:
         ami.on_event(event, tracker.handle)
 
@@ -51,16 +63,32 @@ def build_services(settings: Settings) -> Services:
         log.info("call table rebuilt: %d call(s) up", len(tracker.calls))
 
     ami.on_connected(rebuild_call_table)
-    return Services(settings=settings, ami=ami, webhooks=webhooks, setups=setups, tracker=tracker)
+    return Services(settings=settings, ami=ami, outbox=outbox, setups=setups, tracker=tracker, history=history,
+                    store=store, live_calls=live_calls)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    await services.webhooks.start()
+    await services.store.open()
+    await services.history.purge()
+    services.tracker.remember(await services.live_calls.load())
+    await services.outbox.start()
     await services.ami.start()
+    purger = asyncio.create_task(_purge_history_hourly(services))
     yield
+    purger.cancel()
     await services.ami.close()
-    await services.webhooks.close()
+    await services.outbox.close()
+    await services.store.close()
+
+
+async def _purge_history_hourly(services: Services) -> None:
+    while True:
+        await asyncio.sleep(3600)
+        try:
+            await services.history.purge()
+        except Exception:
+            log.exception("call history purge failed")
 
 
 def build_app(settings: Settings, services: Services | None = None) -> web.Application:

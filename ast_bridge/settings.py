@@ -90,16 +90,24 @@ class Settings(BaseSettings):
     caller_context: str = Field(default="ast-bridge-caller", pattern=r"^[A-Za-z0-9_-]{1,80}$")
     callee_context: str = Field(default="ast-bridge-callee", pattern=r"^[A-Za-z0-9_-]{1,80}$")
     ring_timeout: int = Field(default=30, ge=1, le=600)
+    extension_domain: str = "localhost"  # ListExtensions (Ozeki 10) shows extensions as <name>@<domain>
 
     # --- Notifications ------------------------------------------------------------
-    # subscribers to CallChanged; comma-separated in the environment
+    # subscribers to CallChanged (form-encoded / JSON); comma-separated in the environment
     notify_urls: Annotated[list[str], NoDecode] = []
+    notify_json_urls: Annotated[list[str], NoDecode] = []
+    notify_secret: str | None = None
     notify_timeout: float = Field(default=5.0, gt=0)
-    notify_attempts: int = Field(default=5, ge=1)
+    notify_max_backoff: float = Field(default=60.0, gt=0)
+    notify_expiry: float = Field(default=86400.0, gt=0)
+
+    # --- Storage --------------------------------------------------------------------
+    database: Path = Path("ast_bridge.db")
+    history_retention_days: float = Field(default=90.0, gt=0)
 
     log_level: str = "INFO"
 
-    @field_validator("notify_urls", mode="before")
+    @field_validator("notify_urls", "notify_json_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
         if isinstance(value, str):

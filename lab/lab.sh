@@ -7,6 +7,7 @@
 #   lab/lab.sh down     stop everything and unmount the chroot's bind mounts
 #   lab/lab.sh status   exit 0 when Asterisk, the phones and the bridge are up
 #   lab/lab.sh restart-asterisk   stop and start Asterisk only (used by tests)
+#   lab/lab.sh restart-bridge     stop (SIGTERM) and start the bridge only
 #
 # Environment:
 #   AST_BRIDGE_LAB_CACHE  where the Asterisk root file system is kept
@@ -29,7 +30,15 @@ BRIDGE_STATUS_URL="http://127.0.0.1:9509/status"
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
 
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# alive and not a zombie (a killed process whose parent has not reaped it yet)
+pid_alive() {
+    [[ -f "$1" ]] || return 1
+    local pid state
+    pid="$(cat "$1")"
+    kill -0 "$pid" 2>/dev/null || return 1
+    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)"
+    [[ "$state" != Z ]]
+}
 
 need_root() {
     [[ $(id -u) -eq 0 ]] || die "the lab runs Asterisk in a chroot and needs root (run as root or with sudo)"
@@ -311,7 +320,8 @@ case "${1:-up}" in
     down) cmd_down ;;
     status) cmd_status ;;
     restart-asterisk) need_root; mkdir -p "$RUN"; stop_asterisk; start_asterisk ;;
+    restart-bridge) mkdir -p "$RUN"; stop_bridge; start_bridge; wait_bridge_connected ;;
     stop-asterisk) need_root; stop_asterisk ;;
     start-asterisk) need_root; mkdir -p "$RUN"; start_asterisk ;;
-    *) die "usage: lab/lab.sh up|down|status|restart-asterisk|stop-asterisk|start-asterisk" ;;
+    *) die "usage: lab/lab.sh up|down|status|restart-asterisk|restart-bridge|stop-asterisk|start-asterisk" ;;
 esac

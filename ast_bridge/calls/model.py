@@ -67,6 +67,8 @@ class Call:
     channels: dict[str, ChannelInfo] = field(default_factory=dict)
     from_call_setup: bool = False
     announced: bool = False  # its first state was reported
+    first_hangup: str = ""  # "caller" or "callee": who left an answered call first
+    result: str = ""  # history result state (reference §4.3), set when the call ends
 
     def ring_duration(self, now: float) -> float:
         until = self.answer_time or self.end_time or now

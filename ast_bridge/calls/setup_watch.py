@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from panoramisk.message import Message
 
 from ast_bridge.asterisk.actions import call_id_from_action_id
-from ast_bridge.notify.webhook import WebhookSender
+from ast_bridge.notify.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class PendingSetup:
 
 
 class CallSetupWatch:
-    def __init__(self, sender: WebhookSender, max_age: float = 900.0) -> None:
+    def __init__(self, sender: Outbox, max_age: float = 900.0) -> None:
         self._sender = sender
         self._pending: dict[str, PendingSetup] = {}
         self._max_age = max_age

@@ -42,10 +42,20 @@ ENDED_BY_DIAL_STATUS = {
     "CANCEL": CallState.CANCELLED,
     "CONGESTION": CallState.ERROR,
     "CHANUNAVAIL": CallState.ERROR,
+    "NOTFOUND": CallState.ERROR,  # the dialplan's own status (extensions_ast_bridge.conf)
+    "DONTCALL": CallState.ERROR,
+    "TORTURE": CallState.ERROR,
+    "INVALIDARGS": CallState.ERROR,
 }
+# the channel Asterisk creates to run the `failed` extension of a failed Originate:
+# not a call of anybody's
+IGNORED_CHANNELS = ("OutgoingSpoolFailed",)
+# history result states (reference §4.3, the SDK's spellings) of unanswered calls
+RESULT_BY_DIAL_STATUS = {"BUSY": "Busy", "NOANSWER": "NotAnswered", "CANCEL": "Cancelled",
+                         "CONGESTION": "Error", "CHANUNAVAIL": "NotFound", "NOTFOUND": "NotFound"}
 # the events the tracker consumes (see asterisk-conf/manager.conf's eventfilter)
 EVENTS = ("Newchannel", "Newstate", "NewCallerid", "DialBegin", "DialEnd", "BridgeEnter",
-          "BridgeLeave", "Hangup", "MusicOnHoldStart", "MusicOnHoldStop")
+          "BridgeLeave", "Hangup", "MusicOnHoldStart", "MusicOnHoldStop", "UserEvent")
 
 
 def _value(event: Message, key: str) -> str:
@@ -71,7 +81,10 @@ class CallTracker:
             "dialbegin": self._dialbegin, "dialend": self._dialend, "bridgeenter": self._bridgeenter,
             "bridgeleave": self._bridgeleave, "hangup": self._hangup,
             "musiconholdstart": self._moh_start, "musiconholdstop": self._moh_stop,
+            "userevent": self._user_event,
         }
+        self._remembered: dict[str, Call] = {}  # by Linkedid: calls from before a restart
+        self._rebuilding = False
 
     # --- queries -----------------------------------------------------------------------
     def get(self, call_id: str) -> Call | None:
@@ -101,7 +114,7 @@ class CallTracker:
 
     def _newchannel(self, event: Message, started: float | None = None) -> None:
         uniqueid, linkedid = event.get("uniqueid", ""), event.get("linkedid") or event.get("uniqueid", "")
-        if not uniqueid or uniqueid in self._channels:
+        if not uniqueid or uniqueid in self._channels or event.get("channel", "").startswith(IGNORED_CHANNELS):
             return
         channel = ChannelInfo(uniqueid=uniqueid, name=event.get("channel", ""), linkedid=linkedid,
                               state=event.get("channelstate", DOWN), caller_num=_value(event, "calleridnum"),
@@ -114,6 +127,13 @@ class CallTracker:
         self._update(call)
 
     def _new_call(self, linkedid: str, first: ChannelInfo, started: float | None) -> Call:
+        remembered = self._remembered.pop(linkedid, None)
+        if remembered is not None:
+            # known before a restart: same CallId, numbers, start and answer time
+            remembered.channels = {}
+            self.calls[linkedid] = remembered
+            self._by_id[remembered.call_id] = remembered
+            return remembered
         from_setup = linkedid.startswith(CALL_SETUP_CHANNEL_PREFIX)
         call_id = linkedid[len(CALL_SETUP_CHANNEL_PREFIX):] if from_setup else call_id_for_linkedid(linkedid)
         call = Call(call_id=call_id, linkedid=linkedid, start_time=started or self._clock(),
@@ -125,6 +145,9 @@ class CallTracker:
             # after a bridge restart: the caller is in the Local channel's name
             match = re.match(r"Local/([^@]+)@", first.name)
             call.source = call.caller_id = match.group(1) if match else ""
+            # the Originate's first channel: its Exten, once in the callee context, is the callee
+            if first.uniqueid == linkedid and first.exten and not first.name.startswith(f"Local/{first.exten}@"):
+                call.destination = first.exten
         else:
             call.source = first.caller_num
             call.caller_id = first.caller_name or first.caller_num
@@ -150,12 +173,16 @@ class CallTracker:
             if channel is first and not call.from_call_setup:
                 call.source = channel.caller_num or call.source
                 call.caller_id = channel.caller_name or channel.caller_num or call.caller_id
+            elif call.from_call_setup and not call.destination and channel.uniqueid == call.linkedid:
+                # the Originate shows the callee's number to the caller: it is the callee
+                call.destination = channel.caller_num
 
     def _dialbegin(self, event: Message) -> None:
         found = self._call_for(event)
         if found:
-            call, _ = found
-            if not call.destination:
+            call, channel = found
+            # a CallSetup's caller leg dials the caller: only its first channel dials the callee
+            if not call.destination and (not call.from_call_setup or channel.uniqueid == call.linkedid):
                 call.destination = _value(event, "destexten") or _value(event, "dialstring")
 
     def _dialend(self, event: Message) -> None:
@@ -181,6 +208,16 @@ class CallTracker:
         if found:
             found[1].bridge = None
 
+    def _user_event(self, event: Message) -> None:
+        """The dialplan's per-leg report (extensions_ast_bridge.conf): the only place a
+        number that does not exist (NOTFOUND) shows up."""
+        if event.get("userevent") != "AstBridgeLeg":
+            return
+        found = self._call_for(event)
+        status = (event.get("dialstatus") or "").upper()
+        if found and status and status not in ("ANSWER", "ROUTED"):
+            found[0].last_dial_status = status
+
     def _moh_start(self, event: Message) -> None:
         found = self._call_for(event)
         if found:
@@ -198,6 +235,9 @@ class CallTracker:
         call = self._channels.pop(uniqueid, None)
         if call is None:
             return
+        channel = call.channels.get(uniqueid)
+        if channel is not None and not channel.is_local and call.answer_time is not None and not call.first_hangup:
+            call.first_hangup = "caller" if channel.caller_num and channel.caller_num == call.source else "callee"
         self._recently_hung_up[uniqueid] = None
         if len(self._recently_hung_up) > 4096:
             self._recently_hung_up.pop(next(iter(self._recently_hung_up)))
@@ -215,7 +255,7 @@ class CallTracker:
             answered = True
         elif call.from_call_setup:
             # a CallSetup is answered when the callee side is up, not when the caller is
-            answered = phones_up >= 2 or self._callee_answered_by_dialplan(call)
+            answered = phones_up >= 2 or (bool(call.destination) and self._callee_answered_by_dialplan(call))
         else:
             up = sum(1 for c in channels if c.state == UP)
             pending = any(c.state in (DOWN, DIALING, RINGING) for c in channels)
@@ -238,6 +278,8 @@ class CallTracker:
             sum(1 for c in call.channels.values() if not c.is_local) <= 1 and first.bridge is None
 
     def _update(self, call: Call) -> None:
+        if self._rebuilding:
+            return
         new = self._live_state(call)
         if new in (CallState.IN_CALL, CallState.HOLD) and call.answer_time is None:
             call.answer_time = self._clock()
@@ -252,14 +294,25 @@ class CallTracker:
         call.end_time = self._clock()
         if call.answer_time is not None:
             call.state = CallState.COMPLETED
+            call.result = "CallerHungUp" if call.first_hangup == "caller" else "CalleeHungUp"
         else:
             call.state = ENDED_BY_DIAL_STATUS.get(call.last_dial_status, CallState.CANCELLED)
+            call.result = RESULT_BY_DIAL_STATUS.get(call.last_dial_status, call.state.value)
         self.calls.pop(call.linkedid, None)
         self._by_id.pop(call.call_id, None)
         self._on_change(call, old)
         self._on_end(call)
 
     # --- reconnect -------------------------------------------------------------------------
+    def remember(self, calls: Iterable[Call]) -> None:
+        """Calls that were up before the bridge restarted (from the database). The
+        first `rebuild()` gives back those still up their identity and times, and
+        ends (and reports) those Asterisk no longer has."""
+        for call in calls:
+            self._remembered[call.linkedid] = call
+            if call.from_call_setup and not call.announced:
+                self._expected.setdefault(call.call_id, (call.source, call.destination))
+
     def known_channels(self) -> set[str]:
         """Take before asking for `CoreShowChannels`; give to `rebuild`."""
         return set(self._channels)
@@ -272,6 +325,27 @@ class CallTracker:
         meantime are not brought back."""
         now = self._clock()
         seen: set[str] = set()
+        touched: dict[str, Call] = {}
+        self._rebuilding = True
+        try:
+            self._rebuild_channels(listed, now, seen, touched)
+        finally:
+            self._rebuilding = False
+        for call in touched.values():
+            if call.linkedid in self.calls:
+                self._update(call)
+        for uniqueid in [u for u in known_before if u not in seen and u in self._channels]:
+            self._hangup(Message({"Event": "Hangup", "Uniqueid": uniqueid}))
+        # calls from before a restart that Asterisk no longer has: they ended meanwhile
+        for call in list(self._remembered.values()):
+            if call.announced:
+                self.calls[call.linkedid] = call
+                self._by_id[call.call_id] = call
+                self._end(call)
+        self._remembered = {linkedid: call for linkedid, call in self._remembered.items() if not call.announced}
+
+    def _rebuild_channels(self, listed: Iterable[Message], now: float, seen: set[str],
+                          touched: dict[str, Call]) -> None:
         for item in listed:
             if (item.get("event") or "") != "CoreShowChannel":
                 continue
@@ -294,9 +368,7 @@ class CallTracker:
                 call, channel = found
                 channel.state = item.get("channelstate", channel.state)
                 channel.bridge = item.get("bridgeid") or None
-                self._update(call)
-        for uniqueid in [u for u in known_before if u not in seen and u in self._channels]:
-            self._hangup(Message({"Event": "Hangup", "Uniqueid": uniqueid}))
+                touched[call.linkedid] = call
 
 
 def _seconds(duration: str) -> float:

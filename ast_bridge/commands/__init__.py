@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from ast_bridge.commands.call_history import call_history
 from ast_bridge.commands.call_lists import list_active_calls
 from ast_bridge.commands.call_setup import call_setup
+from ast_bridge.commands.extensions import list_extension_types, list_extensions
 from ast_bridge.commands.context import Request, Services
 from ast_bridge.http.codes import Outcome
 from ast_bridge.http.params import Params
@@ -30,6 +32,9 @@ def _register(name: str, handler: Handler, *aliases: str) -> None:
 
 _register("CallSetup", call_setup)
 _register("ListActiveCalls", list_active_calls)
+_register("ListCallHistory", call_history, "GetCallHistory")
+_register("ListExtensions", list_extensions)
+_register("ListExtensionTypes", list_extension_types)
 
 
 def find_command(name: str) -> Command | None:

@@ -32,6 +32,7 @@ async def call_setup(services: Services, request: Request, params: Params) -> Ou
     call_id = new_call_id()
     services.setups.register(call_id, caller, callee, error_url)
     services.tracker.expect_call_setup(call_id, caller, callee)
+    services.live_calls.expect_call_setup(call_id, caller, callee)
     try:
         await originate_call_setup(services.ami, CallSetupRequest(
             call_id=call_id, caller=caller, callee=callee,

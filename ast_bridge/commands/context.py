@@ -7,17 +7,23 @@ from dataclasses import dataclass
 from ast_bridge.asterisk.ami import AmiClient
 from ast_bridge.calls.setup_watch import CallSetupWatch
 from ast_bridge.calls.tracker import CallTracker
-from ast_bridge.notify.webhook import WebhookSender
+from ast_bridge.calls.history import CallHistory
+from ast_bridge.calls.persistence import LiveCallStore
+from ast_bridge.notify.outbox import Outbox
 from ast_bridge.settings import Dialect, Settings
+from ast_bridge.storage import Store
 
 
 @dataclass
 class Services:
     settings: Settings
     ami: AmiClient
-    webhooks: WebhookSender
+    outbox: Outbox
     setups: CallSetupWatch
     tracker: CallTracker
+    history: CallHistory
+    store: Store
+    live_calls: LiveCallStore
 
 
 @dataclass(frozen=True)

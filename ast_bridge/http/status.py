@@ -31,6 +31,7 @@ async def handle_status(request: web.Request) -> web.Response:
             version, uptime = info.version, info.uptime_seconds
         except AmiError:
             pass
+    depth, oldest_age = await services.outbox.depth()
     body = {
         "ami": {
             "state": ami.state.value,
@@ -47,8 +48,8 @@ async def handle_status(request: web.Request) -> web.Response:
             "pending_call_setups": len(services.setups),
             "calls": len(services.tracker.calls),
             "tracker_events": services.tracker.events_seen,
-            "webhooks": {"pending": services.webhooks.pending, "delivered": services.webhooks.delivered,
-                         "failed": services.webhooks.failed},
+            "outbox": {"undelivered": depth, "oldest_undelivered_age_seconds": oldest_age,
+                       "delivered": services.outbox.delivered, "expired": services.outbox.expired},
         },
     }
     return web.json_response(body)

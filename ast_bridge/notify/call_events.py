@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 
 from ast_bridge.calls.model import Call, CallState
-from ast_bridge.notify.webhook import WebhookSender
+from ast_bridge.notify.outbox import Outbox
 from ast_bridge.ozeki_time import o10_duration, o10_time
 
 
@@ -27,13 +27,13 @@ def call_changed_fields(call: Call, now: float) -> dict[str, str]:
 
 
 class CallEventNotifier:
-    def __init__(self, sender: WebhookSender, urls: list[str]) -> None:
-        self._sender = sender
-        self._urls = urls
+    def __init__(self, outbox: Outbox, form_urls: list[str], json_urls: list[str]) -> None:
+        self._outbox = outbox
+        self._subscribers = [(url, False) for url in form_urls] + [(url, True) for url in json_urls]
 
     def call_changed(self, call: Call, old: CallState | None) -> None:
-        if not self._urls:
+        if not self._subscribers:
             return
         fields = call_changed_fields(call, time.time())
-        for url in self._urls:
-            self._sender.submit(url, fields)
+        for url, as_json in self._subscribers:
+            self._outbox.submit(url, fields, call_id=call.call_id, as_json=as_json)

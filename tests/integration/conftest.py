@@ -8,10 +8,12 @@ never skipped silently.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
 import time
+import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -117,9 +119,19 @@ def hangup_all() -> None:
     asterisk_cli("channel request hangup all")
 
 
+def bridge_connected() -> bool:
+    try:
+        with urllib.request.urlopen(STATUS_URL, timeout=2) as response:
+            return json.load(response)["ami"]["state"] == "connected"
+    except OSError:
+        return False
+
+
 @pytest.fixture(autouse=True)
 async def clean_pbx() -> AsyncIterator[None]:
-    """Every test starts and ends with no channel on the PBX."""
+    """Every test starts with the bridge connected and no channel on the PBX, and
+    ends with no channel."""
+    await eventually(bridge_connected, timeout=15)
     hangup_all()
     await eventually(lambda: not channels(), timeout=10)
     yield
@@ -197,25 +209,44 @@ class Receiver:
 NOTIFY_PORT = 9599  # lab/ast-bridge.toml's notify_urls
 
 
+class ReceiverServer:
+    """A local webhook receiver that a test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.receiver = Receiver(f"http://127.0.0.1:{NOTIFY_PORT}/error")
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> Receiver:
+        app = web.Application()
+
+        async def collect(request: web.Request) -> web.Response:
+            self.receiver.posts.append(dict(await request.post()))
+            self.receiver.headers.append(dict(request.headers))
+            return web.Response(text="<Response></Response>", content_type="application/xml")
+
+        app.router.add_post("/{tail:.*}", collect)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", NOTIFY_PORT, reuse_address=True).start()
+        return self.receiver
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def receiver_server() -> AsyncIterator[ReceiverServer]:
+    server = ReceiverServer()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def receiver(receiver_server: ReceiverServer) -> Receiver:
     """Receives ErrorUrl posts (at `receiver.url`) and the lab's CallChanged posts."""
-    app = web.Application()
-    holder: dict[str, Receiver] = {}
-
-    async def collect(request: web.Request) -> web.Response:
-        holder["r"].posts.append(dict(await request.post()))
-        holder["r"].headers.append(dict(request.headers))
-        return web.Response(text="<Response></Response>", content_type="application/xml")
-
-    app.router.add_post("/{tail:.*}", collect)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", NOTIFY_PORT, reuse_address=True)
-    await site.start()
-    holder["r"] = Receiver(f"http://127.0.0.1:{NOTIFY_PORT}/error")
-    yield holder["r"]
-    await runner.cleanup()
+    return await receiver_server.start()
 
 
 async def bridge_status(http: aiohttp.ClientSession) -> dict:

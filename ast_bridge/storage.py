@@ -1,0 +1,142 @@
+"""The embedded database: one SQLite file for what must survive a restart
+(the notification outbox and the call history).
+
+Writes come from synchronous event handlers (the call table), so they are
+queued and applied by one writer task, in order, in small transactions; a
+caller that needs its write on disk before going on awaits `flush()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    notification_id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    call_id TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_by_url ON outbox (url, id);
+
+CREATE TABLE IF NOT EXISTS call_history (
+    call_id TEXT PRIMARY KEY,
+    start_time REAL NOT NULL,
+    answer_time REAL,
+    end_time REAL NOT NULL,
+    direction TEXT NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    dialed TEXT NOT NULL,
+    caller_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    type TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS call_history_by_start ON call_history (start_time);
+
+CREATE TABLE IF NOT EXISTS live_calls (
+    linkedid TEXT PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    caller_id TEXT NOT NULL,
+    start_time REAL NOT NULL,
+    answer_time REAL,
+    state TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+
+Write = tuple[str, Sequence[Any], Callable[[], None] | None]
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.db: aiosqlite.Connection | None = None
+        self._writes: asyncio.Queue[Write | None] = asyncio.Queue()
+        self._writer: asyncio.Task | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = await aiosqlite.connect(self.path)
+        self.db.row_factory = aiosqlite.Row
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA synchronous=NORMAL")
+        await self.db.executescript(SCHEMA)
+        await self.db.commit()
+        self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self.flush()
+            self._writes.put_nowait(None)
+            await self._writer
+            self._writer = None
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    def write(self, sql: str, params: Sequence[Any] = (), then: Callable[[], None] | None = None) -> None:
+        """Queue a write; `then()` runs once it is committed."""
+        self._idle.clear()
+        self._writes.put_nowait((sql, params, then))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Queue a write behind the others and wait until it is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self.write(sql, params, then=lambda: done.done() or done.set_result(None))
+        await done
+
+    async def flush(self) -> None:
+        await self._idle.wait()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        assert self.db is not None
+        async with self.db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write_loop(self) -> None:
+        assert self.db is not None
+        while True:
+            item = await self._writes.get()
+            if item is None:
+                return
+            batch = [item]
+            while not self._writes.empty() and len(batch) < 500:
+                nxt = self._writes.get_nowait()
+                if nxt is None:
+                    self._writes.put_nowait(None)
+                    break
+                batch.append(nxt)
+            try:
+                for sql, params, _ in batch:
+                    await self.db.execute(sql, params)
+                await self.db.commit()
+            except Exception:
+                log.exception("database write failed (%d statement(s) lost)", len(batch))
+            for _, _, then in batch:
+                if then is not None:
+                    try:
+                        then()
+                    except Exception:
+                        log.exception("after-write callback failed")
+            if self._writes.empty():
+                self._idle.set()
