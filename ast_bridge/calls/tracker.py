@@ -10,6 +10,13 @@ change and `on_end(call)` when a call is over; the owner turns those into
 notifications and history rows. On every (re)connect `rebuild()` diffs the
 table against `CoreShowChannels`: calls still up keep their identity and start
 time, vanished calls end (and are notified), nothing is flushed blindly.
+
+Rate: replaying the recorded lab streams (tests/fixtures/ami) on the 2-core lab
+machine, `handle()` takes about 500,000 tracked events/s (750,000 AMI messages/s
+including the ones it ignores); with panoramisk's parsing of the raw stream in
+front, about 100,000 messages/s. A CallSetup produces about 45 filtered events,
+so the table keeps up with well over 2,000 call set-ups per second, more than
+Asterisk originates on this machine (see tests/unit/test_tracker_replay.py).
 """
 
 from __future__ import annotations

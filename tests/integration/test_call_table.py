@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
 
-from .conftest import XE_URL, channels, eventually, eventually_async, hangup_all
+from .conftest import ROOT, RUN, XE_URL, channels, eventually, eventually_async, hangup_all
 
 
 def calls_in(answer, record: str) -> list[dict[str, str]]:
@@ -63,3 +65,31 @@ async def test_three_simultaneous_calls_are_listed(api):
         listed = {c["CallId"]: c["CallState"] for c in calls_in(await api("ListActiveCalls"), "Call")}
         return all(listed.get(i) == "InCall" for i in ids)
     await eventually_async(in_call)
+
+
+def place_call(caller: str, callee: str, talk_ms: int, port: int) -> subprocess.CompletedProcess:
+    """A lab phone calling another through the dialplan (sipp as the caller's phone)."""
+    return subprocess.run(
+        ["sipp", "-sf", str(ROOT / "lab" / "sipp" / "call.xml"), "127.0.0.1:5060", "-s", callee,
+         "-i", "127.0.0.1", "-p", str(port), "-mp", str(port + 1000), "-m", "1", "-d", str(talk_ms),
+         "-nostdin", "-timeout", "20", "-set", "caller", caller],
+        cwd=RUN, capture_output=True, text=True, timeout=30)
+
+
+async def test_a_phone_calling_a_phone_is_tracked_with_its_caller_name(api, receiver):
+    sipp = asyncio.create_task(asyncio.to_thread(place_call, "103", "101", 3000, 5083))
+
+    async def listed():
+        return [c for c in calls_in(await api("ListActiveCalls"), "Call")
+                if c["Source"] == "103" and c["CallState"] == "InCall"]
+    call = (await eventually_async(listed))[0]
+    assert (call["Destination"], call["CallerId"]) == ("101", "Jürgen Šťastný")
+    xe = [c for c in calls_in(await api("ListActiveCalls", url=XE_URL), "CallInfo") if c["CallId"] == call["CallId"]]
+    assert xe[0]["CallerId"] == "Jürgen Šťastný"
+
+    result = await sipp
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    await receiver.wait_for(lambda p: p.get("CallId") == call["CallId"] and p.get("CallState") == "Completed")
+    states = [p["CallState"] for p in receiver.posts if p.get("CallId") == call["CallId"]]
+    assert states == ["Ringing", "InCall", "Completed"]
+    assert {p["CallerId"] for p in receiver.posts if p.get("CallId") == call["CallId"]} == {"Jürgen Šťastný"}
