@@ -95,3 +95,10 @@ async def asterisk_info(ami: AmiClient, timeout: float = 1.0) -> AsteriskInfo:
         if match:
             uptime = int(match.group(1))
     return AsteriskInfo(settings.get("asteriskversion") or None, uptime)
+
+
+async def hangup_channel(ami: AmiClient, channel: str, cause: int = 16) -> None:
+    """Hang up one channel by its exact name (16: normal clearing)."""
+    # a name starting with '/' would be taken by Asterisk as a regular expression
+    _require(bool(channel) and not channel.startswith("/"), "channel name")
+    await ami.send({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})

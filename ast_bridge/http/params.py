@@ -44,8 +44,10 @@ def parse_pairs(raw: str, limits: Limits) -> list[tuple[str, str]]:
 class Params:
     """Case-insensitive view of the request's parameters for one command."""
 
-    def __init__(self, pairs: list[tuple[str, str]], limits: Limits) -> None:
+    def __init__(self, pairs: list[tuple[str, str]], limits: Limits, check: bool = True) -> None:
         self._values: dict[str, str] = {}
+        self._pairs = pairs
+        self._limits = limits
         self.command_name = ""
         for name, value in pairs:
             if not _NAME_RE.fullmatch(name):
@@ -56,9 +58,14 @@ class Params:
                 raise invalid_parameter(name, self._values.get("command", ""))
             self._values[key] = value
         self.command_name = self._values.get("command", "")
+        if check:
+            self.check_values()
+
+    def check_values(self) -> None:
+        """302 for any value with a control character or over the length limit."""
         for key, value in self._values.items():
-            if len(value) > limits.max_value_length or _CONTROL_RE.search(value):
-                raise invalid_parameter(self._original_case(pairs, key), self.command_name)
+            if len(value) > self._limits.max_value_length or _CONTROL_RE.search(value):
+                raise invalid_parameter(self._original_case(self._pairs, key), self.command_name)
 
     @staticmethod
     def _original_case(pairs: list[tuple[str, str]], key: str) -> str:

@@ -58,15 +58,18 @@ async def handle_api(request: web.Request) -> web.Response:
         auth = request.app[AUTH]
         if not auth.address_allowed(request.remote):
             raise OzekiError(Code.FORBIDDEN_ADDRESS)
-        params = Params(await _read_pairs(request, request.app[LIMITS]), request.app[LIMITS])
+        params = Params(await _read_pairs(request, request.app[LIMITS]), request.app[LIMITS], check=False)
         command_name = params.command_name
         if not command_name.strip():
             raise OzekiError(Code.PARSE_ERROR, "no command")
-        username = auth.check(request.remote, params.raw("Username"), params.raw("Password"))
         command = find_command(command_name)
+        if command is not None:
+            # messages name the command as Ozeki spells it, whatever case the client used
+            params.command_name = command_name = command.name
+        params.check_values()
+        username = auth.check(request.remote, params.raw("Username"), params.raw("Password"))
         if command is None:
             raise OzekiError(Code.NOT_IMPLEMENTED_COMMAND, command_name)
-        command_name = command.name
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
         dialect = services.settings.dialect_for_port(sockname[1] if sockname else 0)
         outcome = await command.handler(services, Request(command.name, dialect, username), params)
