@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     caller_context: str = Field(default="ast-bridge-caller", pattern=r"^[A-Za-z0-9_-]{1,80}$")
     callee_context: str = Field(default="ast-bridge-callee", pattern=r"^[A-Za-z0-9_-]{1,80}$")
     ring_timeout: int = Field(default=30, ge=1, le=600)
+    hold_context: str = Field(default="ast-bridge-hold", pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    transfer_context: str = Field(default="ast-bridge-transfer", pattern=r"^[A-Za-z0-9_-]{1,80}$")
     extension_domain: str = "localhost"  # ListExtensions (Ozeki 10) shows extensions as <name>@<domain>
 
     # --- Notifications ------------------------------------------------------------

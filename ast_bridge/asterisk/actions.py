@@ -102,3 +102,53 @@ async def hangup_channel(ami: AmiClient, channel: str, cause: int = 16) -> None:
     # a name starting with '/' would be taken by Asterisk as a regular expression
     _require(bool(channel) and not channel.startswith("/"), "channel name")
     await ami.send({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})
+
+
+def _require_channel(channel: str) -> None:
+    _require(bool(channel) and not channel.startswith("/"), "channel name")
+
+
+def _require_dialable(number: str) -> None:
+    _require(is_dialable(number), "number")
+
+
+async def hold_parties(ami: AmiClient, first: str, second: str, hold_context: str) -> None:
+    """Both parties to music on hold, each remembering the other
+    (asterisk-conf/extensions_ast_bridge.conf, [ast-bridge-hold])."""
+    _require_channel(first)
+    _require_channel(second)
+    _require(bool(_CONTEXT_RE.fullmatch(hold_context)), "hold context")
+    await ami.send({"Action": "Setvar", "Channel": first, "Variable": "AST_BRIDGE_HOLD_PEER", "Value": second})
+    await ami.send({"Action": "Setvar", "Channel": second, "Variable": "AST_BRIDGE_HOLD_PEER", "Value": first})
+    await ami.send({"Action": "Redirect", "Channel": first, "Context": hold_context, "Exten": "s", "Priority": "1",
+                    "ExtraChannel": second, "ExtraContext": hold_context, "ExtraExten": "s",
+                    "ExtraPriority": "1"})
+
+
+async def bridge_channels(ami: AmiClient, first: str, second: str) -> None:
+    """Put two channels in one bridge (Unhold, AttendedTransfer)."""
+    _require_channel(first)
+    _require_channel(second)
+    await ami.send({"Action": "Bridge", "Channel1": first, "Channel2": second, "Tone": "no"})
+
+
+async def blind_transfer(ami: AmiClient, transferor: str, context: str, target: str) -> None:
+    """The transferor's peer goes to `target` in `context`; the transferor leaves."""
+    _require_channel(transferor)
+    _require_dialable(target)
+    _require(bool(_CONTEXT_RE.fullmatch(context)), "transfer context")
+    await ami.send({"Action": "BlindTransfer", "Channel": transferor, "Context": context, "Exten": target})
+
+
+async def redirect(ami: AmiClient, channel: str, context: str, exten: str) -> None:
+    _require_channel(channel)
+    _require_dialable(exten)
+    _require(bool(_CONTEXT_RE.fullmatch(context)), "context")
+    await ami.send({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten, "Priority": "1"})
+
+
+async def play_dtmf(ami: AmiClient, channel: str, digit: str, duration_ms: int = 200) -> None:
+    """Send one DTMF digit *to* the device of `channel`."""
+    _require_channel(channel)
+    _require(len(digit) == 1 and digit in "0123456789*#ABCD", "DTMF digit")
+    await ami.send({"Action": "PlayDTMF", "Channel": channel, "Digit": digit, "Duration": str(duration_ms)})

@@ -69,6 +69,7 @@ class Call:
     announced: bool = False  # its first state was reported
     first_hangup: str = ""  # "caller" or "callee": who left an answered call first
     result: str = ""  # history result state (reference §4.3), set when the call ends
+    dialer: str = ""  # Uniqueid of the channel that placed the latest Dial (ForwardCall moves it)
 
     def ring_duration(self, now: float) -> float:
         until = self.answer_time or self.end_time or now

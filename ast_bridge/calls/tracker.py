@@ -188,6 +188,7 @@ class CallTracker:
         found = self._call_for(event)
         if found:
             call, channel = found
+            call.dialer = channel.uniqueid
             # a CallSetup's caller leg dials the caller: only its first channel dials the callee
             if not call.destination and (not call.from_call_setup or channel.uniqueid == call.linkedid):
                 call.destination = _value(event, "destexten") or _value(event, "dialstring")

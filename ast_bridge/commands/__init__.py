@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ast_bridge.commands.call_control import hangup
+from ast_bridge.commands.call_control import (
+    attended_transfer,
+    blind_transfer,
+    forward_call,
+    hangup,
+    hold,
+    send_dtmf,
+    unhold,
+)
 from ast_bridge.commands.call_history import call_history
 from ast_bridge.commands.call_lists import list_active_calls
 from ast_bridge.commands.call_setup import call_setup
@@ -34,6 +42,12 @@ def _register(name: str, handler: Handler, *aliases: str) -> None:
 _register("CallSetup", call_setup)
 _register("ListActiveCalls", list_active_calls)
 _register("Hangup", hangup)
+_register("Hold", hold)
+_register("Unhold", unhold)
+_register("BlindTransfer", blind_transfer)
+_register("AttendedTransfer", attended_transfer)
+_register("ForwardCall", forward_call, "Forward")
+_register("SendDTMF", send_dtmf)
 _register("ListCallHistory", call_history, "GetCallHistory")
 _register("ListExtensions", list_extensions)
 _register("ListExtensionTypes", list_extension_types)

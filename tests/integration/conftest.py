@@ -146,6 +146,15 @@ def phone_invites(number: str) -> list[str]:
     return [line for line in log.read_text(errors="replace").splitlines() if line.startswith("INVITE")]
 
 
+def phone_dtmf(number: str) -> list[str]:
+    """The DTMF digits a lab phone received (as SIP INFO), in order."""
+    log = RUN / f"phone-{number}.log"
+    if not log.exists():
+        return []
+    return [line.split()[1] for line in log.read_text(errors="replace").splitlines()
+            if line.startswith("DTMF ") and len(line.split()) > 1]
+
+
 # --- the bridge's HTTP API -------------------------------------------------------------
 @dataclass
 class ApiAnswer:

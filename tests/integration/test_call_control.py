@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import bridged_pairs, channels, eventually
+from .conftest import asterisk_cli, bridged_pairs, channels, eventually, eventually_async, phone_dtmf
 
 
 async def test_hangup_ends_the_whole_call(api, receiver):
@@ -31,3 +31,111 @@ async def test_unknown_or_ended_call_ids_get_601(api):
     assert (answer.code, answer.message) == (302, "Missing or invalid parameter 'CallId' for command 'Hangup'")
     answer = await api("Hangup")
     assert answer.code == 302
+
+
+async def call_in_call(api, caller: str, callee: str) -> str:
+    call_id = (await api("CallSetup", Caller=caller, Callee=callee)).get("CallId")
+    await eventually(lambda: any({f"PJSIP/{caller}", f"PJSIP/{callee}"} <= g for g in bridged_pairs()))
+    await eventually_async(lambda: _state_is(api, call_id, "InCall"))
+    return call_id
+
+
+async def _state_is(api, call_id: str, state: str) -> bool:
+    answer = await api("ListActiveCalls")
+    return any(c.findtext("CallId") == call_id and c.findtext("CallState") == state
+               for c in answer.xml.iter("Call"))
+
+
+def on_hold(*numbers: str):
+    return lambda: sorted(c.tech_name for c in channels() if c.application == "MusicOnHold") == \
+        sorted(f"PJSIP/{n}" for n in numbers)
+
+
+async def test_hold_puts_both_parties_on_music_and_unhold_reconnects_them(api, receiver):
+    call_id = await call_in_call(api, "101", "102")
+
+    assert (await api("Unhold", CallId=call_id)).code == 303  # not on hold
+    assert (await api("Hold", CallId=call_id)).code == 200
+    await eventually(on_hold("101", "102"))
+    await eventually_async(lambda: _state_is(api, call_id, "Hold"))
+    assert (await api("Hold", CallId=call_id)).code == 303  # already on hold
+
+    assert (await api("Unhold", CallId=call_id)).code == 200
+    await eventually(lambda: any({"PJSIP/101", "PJSIP/102"} <= g for g in bridged_pairs()))
+    await eventually(on_hold())
+    await eventually_async(lambda: _state_is(api, call_id, "InCall"))
+    await receiver.wait_for(lambda p: p.get("CallId") == call_id and p.get("CallState") == "Hold")
+    states = [p["CallState"] for p in receiver.posts if p.get("CallId") == call_id]
+    assert states == ["Ringing", "InCall", "Hold", "InCall"], states
+
+
+async def test_a_party_hanging_up_while_on_hold_ends_the_call(api):
+    call_id = await call_in_call(api, "101", "102")
+    assert (await api("Hold", CallId=call_id)).code == 200
+    await eventually(on_hold("101", "102"))
+    caller = next(c.name for c in channels() if c.tech_name == "PJSIP/101")
+    asterisk_cli(f"channel request hangup {caller}")
+    await eventually(lambda: not channels())
+
+
+async def test_hold_of_a_ringing_call_is_not_allowed(api):
+    call_id = (await api("CallSetup", Caller="101", Callee="104")).get("CallId")
+    await eventually(lambda: any(c.tech_name == "PJSIP/104" and c.state == "Ringing" for c in channels()))
+    assert (await api("Hold", CallId=call_id)).message == "Command 'Hold' cannot be used here"
+
+
+async def test_blind_transfer_sends_the_other_party_to_the_target(api):
+    call_id = await call_in_call(api, "101", "102")
+
+    answer = await api("BlindTransfer", CallId=call_id, TransferorParty="caller", Target="103")
+
+    assert answer.code == 200, answer.text
+    await eventually(lambda: any({"PJSIP/102", "PJSIP/103"} <= g for g in bridged_pairs()))
+    await eventually(lambda: not any(c.tech_name == "PJSIP/101" for c in channels()))
+
+
+async def test_blind_transfer_accepts_ozeki_10_misspelling_and_refuses_bad_targets(api):
+    call_id = await call_in_call(api, "101", "102")
+    bad = await api("BlindTransfer", CallId=call_id, TranferorParty="callee", Target="103&PJSIP/104")
+    assert (bad.code, bad.message) == (302, "Missing or invalid parameter 'Target' for command 'BlindTransfer'")
+    answer = await api("BlindTransfer", CallId=call_id, TranferorParty="callee", Target="103")
+    assert answer.code == 200
+    await eventually(lambda: any({"PJSIP/101", "PJSIP/103"} <= g for g in bridged_pairs()))
+    await eventually(lambda: not any(c.tech_name == "PJSIP/102" for c in channels()))
+
+
+async def test_attended_transfer_joins_the_two_other_parties_and_drops_the_transferor(api):
+    first = await call_in_call(api, "101", "102")
+    second = await call_in_call(api, "101", "103")
+
+    answer = await api("AttendedTransfer", TransferredCallId=first, TargetCallId=second)
+
+    assert answer.code == 200, answer.text
+    await eventually(lambda: any({"PJSIP/102", "PJSIP/103"} <= g for g in bridged_pairs()))
+    await eventually(lambda: not any(c.tech_name == "PJSIP/101" for c in channels()))
+
+
+async def test_forward_call_moves_a_ringing_call_to_another_number(api):
+    call_id = (await api("CallSetup", Caller="101", Callee="104")).get("CallId")
+    await eventually(lambda: any(c.tech_name == "PJSIP/104" and c.state == "Ringing" for c in channels()))
+
+    answer = await api("ForwardCall", CallId=call_id, Destination="103")
+
+    assert answer.code == 200, answer.text
+    await eventually(lambda: any({"PJSIP/101", "PJSIP/103"} <= g for g in bridged_pairs()))
+    await eventually(lambda: not any(c.tech_name == "PJSIP/104" for c in channels()))
+    # a call that is no longer ringing cannot be forwarded (XE's name for the command)
+    assert (await api("Forward", CallId=call_id, Destination="102")).code == 303
+
+
+async def test_send_dtmf_reaches_the_chosen_party_in_order(api):
+    call_id = await call_in_call(api, "101", "103")
+    before = len(phone_dtmf("103"))
+
+    answer = await api("SendDTMF", CallId=call_id, Party="callee", Keys="1234#*")
+
+    assert answer.code == 200, answer.text
+    await eventually(lambda: len(phone_dtmf("103")) - before >= 6, timeout=8)
+    assert "".join(phone_dtmf("103")[before:]) == "1234#*"
+    bad = await api("SendDTMF", CallId=call_id, Party="callee", Keys="12x")
+    assert bad.code == 302
