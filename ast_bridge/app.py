@@ -20,9 +20,11 @@ from ast_bridge.http.access_log import RedactingAccessLogger
 from ast_bridge.http.auth import Authenticator
 from ast_bridge.http.params import Limits
 from ast_bridge.http.routes import AUTH, LIMITS, SERVICES, add_routes
+from ast_bridge.http.recordings import handle_recording
 from ast_bridge.http.status import STARTED, handle_status
 from ast_bridge.calls.history import CallHistory
 from ast_bridge.calls.persistence import LiveCallStore
+from ast_bridge.calls.recordings import Recordings
 from ast_bridge.notify.call_events import CallEventNotifier
 from ast_bridge.notify.outbox import Outbox
 from ast_bridge.storage import Store
@@ -63,8 +65,12 @@ def build_services(settings: Settings) -> Services:
         log.info("call table rebuilt: %d call(s) up", len(tracker.calls))
 
     ami.on_connected(rebuild_call_table)
+    recordings = Recordings(ami, outbox, settings.recordings_dir,
+                            settings.asterisk_recordings_dir or str(settings.recordings_dir.resolve()),
+                            settings.public_url)
+    ami.on_event("Hangup", recordings.on_hangup)
     return Services(settings=settings, ami=ami, outbox=outbox, setups=setups, tracker=tracker, history=history,
-                    store=store, live_calls=live_calls)
+                    store=store, live_calls=live_calls, recordings=recordings)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -77,6 +83,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     purger = asyncio.create_task(_purge_history_hourly(services))
     yield
     purger.cancel()
+    await services.recordings.close()
     await services.ami.close()
     await services.outbox.close()
     await services.store.close()
@@ -99,6 +106,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app[LIMITS] = Limits(max_value_length=settings.max_value_length, max_parameters=settings.max_parameters)
     app[STARTED] = time.time()
     app.router.add_get("/status", handle_status)
+    app.router.add_get("/recordings/{name}", handle_recording)
     add_routes(app)
     app.cleanup_ctx.append(_lifecycle)
     return app

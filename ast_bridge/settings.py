@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     notify_max_backoff: float = Field(default=60.0, gt=0)
     notify_expiry: float = Field(default=86400.0, gt=0)
 
+    # --- Recordings (Record) ------------------------------------------------------------
+    # the folder Asterisk records into, as the bridge sees it and as Asterisk sees it
+    # (they differ when Asterisk runs in a chroot or a container)
+    recordings_dir: Path = Path("recordings")
+    asterisk_recordings_dir: str | None = None  # default: recordings_dir
+    public_url: str = "http://127.0.0.1:9509"  # how clients reach this bridge (RecordURL)
+
     # --- Storage --------------------------------------------------------------------
     database: Path = Path("ast_bridge.db")
     history_retention_days: float = Field(default=90.0, gt=0)

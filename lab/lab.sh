@@ -50,6 +50,9 @@ ensure_host_packages() {
     command -v debootstrap >/dev/null || missing+=(debootstrap)
     command -v sipp >/dev/null || missing+=(sip-tester)
     command -v curl >/dev/null || missing+=(curl)
+    command -v lame >/dev/null || missing+=(lame)            # Record Format=mp3
+    command -v sox >/dev/null || missing+=(sox libsox-fmt-mp3) # Play: converting audio for Asterisk
+    command -v espeak-ng >/dev/null || missing+=(espeak-ng)  # Speak
     if ((${#missing[@]})); then
         log "installing host packages: ${missing[*]}"
         apt-get update -q >"$RUN/apt.log" 2>&1 || die "apt-get update failed, see $RUN/apt.log"
@@ -224,8 +227,12 @@ bridge_running() { pid_alive "$RUN/bridge.pid"; }
 
 start_bridge() {
     log "starting the bridge"
+    # recordings: Asterisk writes them inside its chroot, the bridge reads them from outside
+    chroot "$CHROOT" install -d -o asterisk -g asterisk /var/spool/asterisk/monitor/ast_bridge
     (
         cd "$ROOT"
+        AST_BRIDGE_RECORDINGS_DIR="${AST_BRIDGE_RECORDINGS_DIR:-$CHROOT/var/spool/asterisk/monitor/ast_bridge}" \
+        AST_BRIDGE_ASTERISK_RECORDINGS_DIR="${AST_BRIDGE_ASTERISK_RECORDINGS_DIR:-/var/spool/asterisk/monitor/ast_bridge}" \
         AST_BRIDGE_CONFIG_FILE="${AST_BRIDGE_CONFIG_FILE:-$ROOT/lab/ast-bridge.toml}" \
             setsid "$VENV/bin/ast-bridge" serve </dev/null >>"$RUN/bridge.log" 2>&1 &
         echo $! >"$RUN/bridge.pid"

@@ -147,6 +147,16 @@ async def redirect(ami: AmiClient, channel: str, context: str, exten: str) -> No
     await ami.send({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten, "Priority": "1"})
 
 
+_RECORDING_PATH_RE = re.compile(r"(/[A-Za-z0-9_.-]+)+\.wav")
+
+
+async def start_mixmonitor(ami: AmiClient, channel: str, path: str) -> None:
+    """Record the channel's call, both directions mixed, into `path` (as Asterisk sees it)."""
+    _require_channel(channel)
+    _require(bool(_RECORDING_PATH_RE.fullmatch(path)) and ".." not in path, "recording path")
+    await ami.send({"Action": "MixMonitor", "Channel": channel, "File": path})
+
+
 async def play_dtmf(ami: AmiClient, channel: str, digit: str, duration_ms: int = 200) -> None:
     """Send one DTMF digit *to* the device of `channel`."""
     _require_channel(channel)

@@ -11,6 +11,7 @@ from ast_bridge.commands.call_control import (
     forward_call,
     hangup,
     hold,
+    record,
     send_dtmf,
     unhold,
 )
@@ -48,6 +49,7 @@ _register("BlindTransfer", blind_transfer)
 _register("AttendedTransfer", attended_transfer)
 _register("ForwardCall", forward_call, "Forward")
 _register("SendDTMF", send_dtmf)
+_register("Record", record)
 _register("ListCallHistory", call_history, "GetCallHistory")
 _register("ListExtensions", list_extensions)
 _register("ListExtensionTypes", list_extension_types)

@@ -185,3 +185,18 @@ async def _rest_of_dtmf(services: Services, channels: list[str], keys: str, firs
             await asyncio.sleep(0.25)
     except AmiError as exc:
         log.warning("SendDTMF stopped: %s", exc)
+
+
+async def record(services: Services, request: Request, params: Params) -> Outcome:
+    """Records the call (both directions mixed) until it ends; `RecordCompleted`
+    with `RecordURL` goes to `FinishedUrl` (also `FinishedURL`)."""
+    call = require_call(services, params)
+    fmt = params.choice("Format", ("mp3", "wav"), required=False, default="mp3")
+    finished_url = params.url("FinishedUrl")
+    phones = [c for c in call.channels.values() if not c.is_local and c.state == UP]
+    if not phones:
+        raise not_here(request)
+    # the caller's channel when there is one: it stays for the whole call
+    channel = next((c for c in phones if c.caller_num == call.source), phones[0])
+    await _ami(request, services.recordings.start(call, channel, fmt or "mp3", finished_url))
+    return Outcome()

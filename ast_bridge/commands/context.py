@@ -9,6 +9,7 @@ from ast_bridge.calls.setup_watch import CallSetupWatch
 from ast_bridge.calls.tracker import CallTracker
 from ast_bridge.calls.history import CallHistory
 from ast_bridge.calls.persistence import LiveCallStore
+from ast_bridge.calls.recordings import Recordings
 from ast_bridge.notify.outbox import Outbox
 from ast_bridge.settings import Dialect, Settings
 from ast_bridge.storage import Store
@@ -24,6 +25,7 @@ class Services:
     history: CallHistory
     store: Store
     live_calls: LiveCallStore
+    recordings: Recordings
 
 
 @dataclass(frozen=True)

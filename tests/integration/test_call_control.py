@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import array
+import base64
+import asyncio
+import io
+import wave
+
+import aiohttp
+
 from .conftest import asterisk_cli, bridged_pairs, channels, eventually, eventually_async, phone_dtmf
 
 
@@ -139,3 +147,51 @@ async def test_send_dtmf_reaches_the_chosen_party_in_order(api):
     assert "".join(phone_dtmf("103")[before:]) == "1234#*"
     bad = await api("SendDTMF", CallId=call_id, Party="callee", Keys="12x")
     assert bad.code == 302
+
+
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"HTTP_User_1:qwe123").decode()}
+
+
+async def test_record_makes_a_file_served_to_authenticated_clients_only(api, receiver, http):
+    call_id = await call_in_call(api, "101", "102")
+    bad = await api("Record", CallId=call_id, Format="ogg")
+    assert bad.code == 302
+
+    answer = await api("Record", CallId=call_id, Format="wav", FinishedURL=receiver.url)
+    assert answer.code == 200, answer.text
+    await asyncio.sleep(2.0)
+    assert (await api("Hangup", CallId=call_id)).code == 200
+
+    post = await receiver.wait_for(lambda p: p.get("NotificationName") == "RecordCompleted"
+                                   and p.get("CallId") == call_id)
+    assert post["Format"] == "wav" and 1.5 <= float(post["Duration"]) <= 3.0, post
+    url = post["RecordURL"]
+    async with http.get(url) as response:
+        assert response.status == 401
+    async with http.get(url, params={"Username": "HTTP_User_1", "Password": "wrong"}) as response:
+        assert response.status == 401
+    async with http.get(url, headers=BASIC) as response:
+        assert response.status == 200 and response.headers["Content-Type"] == "audio/wav"
+        audio = await response.read()
+    with wave.open(io.BytesIO(audio)) as recording:
+        seconds = recording.getnframes() / recording.getframerate()
+        samples = array.array("h", recording.readframes(recording.getnframes()))
+    assert 1.5 <= seconds <= 3.0
+    assert max(abs(s) for s in samples) > 1000  # the phones' tone, not silence
+    async with http.get(url.rsplit("/", 1)[0] + "/..%2F..%2Fetc%2Fpasswd",
+                        headers=BASIC) as response:
+        assert response.status == 404
+
+
+async def test_record_as_mp3(api, receiver, http):
+    call_id = await call_in_call(api, "102", "103")
+    assert (await api("Record", CallId=call_id, FinishedUrl=receiver.url)).code == 200  # mp3 by default
+    await asyncio.sleep(1.5)
+    await api("Hangup", CallId=call_id)
+    post = await receiver.wait_for(lambda p: p.get("NotificationName") == "RecordCompleted"
+                                   and p.get("CallId") == call_id)
+    assert post["Format"] == "mp3" and post["RecordURL"].endswith(".mp3")
+    async with http.get(post["RecordURL"], params={"Username": "HTTP_User_1", "Password": "qwe123"}) as response:
+        body = await response.read()
+        assert response.status == 200 and response.headers["Content-Type"] == "audio/mpeg"
+    assert body[:3] == b"ID3" or body[0] == 0xFF  # an MPEG audio stream
