@@ -25,6 +25,7 @@ from ast_bridge.http.status import STARTED, handle_status
 from ast_bridge.calls.history import CallHistory
 from ast_bridge.calls.persistence import LiveCallStore
 from ast_bridge.calls.recordings import Recordings
+from ast_bridge.media import Media
 from ast_bridge.notify.call_events import CallEventNotifier
 from ast_bridge.notify.outbox import Outbox
 from ast_bridge.storage import Store
@@ -69,8 +70,10 @@ def build_services(settings: Settings) -> Services:
                             settings.asterisk_recordings_dir or str(settings.recordings_dir.resolve()),
                             settings.public_url)
     ami.on_event("Hangup", recordings.on_hangup)
+    media = Media(settings.sounds_dir, settings.media_dir,
+                  settings.asterisk_media_dir or str(settings.media_dir.resolve()), settings.play_max_bytes)
     return Services(settings=settings, ami=ami, outbox=outbox, setups=setups, tracker=tracker, history=history,
-                    store=store, live_calls=live_calls, recordings=recordings)
+                    store=store, live_calls=live_calls, recordings=recordings, media=media)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

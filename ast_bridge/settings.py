@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     asterisk_recordings_dir: str | None = None  # default: recordings_dir
     public_url: str = "http://127.0.0.1:9509"  # how clients reach this bridge (RecordURL)
 
+    # --- Play and Speak -------------------------------------------------------------------
+    sounds_dir: Path = Path("sounds")  # Play's AudioFile names a file in here
+    media_dir: Path = Path("media")  # converted audio for Asterisk, as the bridge sees it
+    asterisk_media_dir: str | None = None  # the same folder as Asterisk sees it (default: media_dir)
+    play_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # largest AudioFile download
+    tts_voice: str = "en"  # espeak-ng voice when Speak gives no Language/Voice
+
     # --- Storage --------------------------------------------------------------------
     database: Path = Path("ast_bridge.db")
     history_retention_days: float = Field(default=90.0, gt=0)

@@ -182,6 +182,16 @@ ensure_asterisk() {
 }
 
 # --- sipp phones ------------------------------------------------------------------
+# sounds a client may Play: a 1 kHz beep (wav) and a spoken prompt (mp3)
+ensure_sounds() {
+    mkdir -p "$RUN/sounds"
+    [[ -f "$RUN/sounds/beep.wav" ]] || sox -q -n -r 8000 -c 1 -b 16 "$RUN/sounds/beep.wav" synth 1.5 sine 1000 vol 0.5
+    if [[ ! -f "$RUN/sounds/hello.mp3" ]]; then
+        espeak-ng -w "$RUN/sounds/hello.wav" "Hello from the ast bridge lab" >/dev/null 2>&1
+        sox -q "$RUN/sounds/hello.wav" "$RUN/sounds/hello.mp3" && rm -f "$RUN/sounds/hello.wav"
+    fi
+}
+
 ensure_phones() {
     local number port scenario
     [[ -f "$RUN/tone.ulaw" ]] || "$PY" "$ROOT/lab/tone.py" "$RUN/tone.ulaw"
@@ -229,10 +239,14 @@ start_bridge() {
     log "starting the bridge"
     # recordings: Asterisk writes them inside its chroot, the bridge reads them from outside
     chroot "$CHROOT" install -d -o asterisk -g asterisk /var/spool/asterisk/monitor/ast_bridge
+    chroot "$CHROOT" install -d -m 755 /var/lib/asterisk/ast_bridge-media
     (
         cd "$ROOT"
         AST_BRIDGE_RECORDINGS_DIR="${AST_BRIDGE_RECORDINGS_DIR:-$CHROOT/var/spool/asterisk/monitor/ast_bridge}" \
         AST_BRIDGE_ASTERISK_RECORDINGS_DIR="${AST_BRIDGE_ASTERISK_RECORDINGS_DIR:-/var/spool/asterisk/monitor/ast_bridge}" \
+        AST_BRIDGE_MEDIA_DIR="${AST_BRIDGE_MEDIA_DIR:-$CHROOT/var/lib/asterisk/ast_bridge-media}" \
+        AST_BRIDGE_ASTERISK_MEDIA_DIR="${AST_BRIDGE_ASTERISK_MEDIA_DIR:-/var/lib/asterisk/ast_bridge-media}" \
+        AST_BRIDGE_SOUNDS_DIR="${AST_BRIDGE_SOUNDS_DIR:-$RUN/sounds}" \
         AST_BRIDGE_CONFIG_FILE="${AST_BRIDGE_CONFIG_FILE:-$ROOT/lab/ast-bridge.toml}" \
             setsid "$VENV/bin/ast-bridge" serve </dev/null >>"$RUN/bridge.log" 2>&1 &
         echo $! >"$RUN/bridge.pid"
@@ -297,6 +311,7 @@ cmd_up() {
     ensure_rootfs
     ensure_asterisk
     ensure_phones
+    ensure_sounds
     ensure_bridge
     wait_bridge_connected
     print_urls

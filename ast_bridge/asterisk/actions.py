@@ -157,6 +157,24 @@ async def start_mixmonitor(ami: AmiClient, channel: str, path: str) -> None:
     await ami.send({"Action": "MixMonitor", "Channel": channel, "File": path})
 
 
+_MEDIA_PATH_RE = re.compile(r"(/[A-Za-z0-9_.-]+)+")
+PLAY_CHANNEL = "Local/play@ast-bridge-play"
+
+
+async def play_to_channel(ami: AmiClient, target: str, both_sides: bool, media_path: str, *,
+                          repeat: bool = False, timeout: int = 0) -> None:
+    """Play a file into a call: ChanSpy on `target` whispers it to that party
+    (`both_sides`: barges, so both parties hear it). See [ast-bridge-play]."""
+    _require_channel(target)
+    _require(bool(_MEDIA_PATH_RE.fullmatch(media_path)) and ".." not in media_path, "media path")
+    await ami.send({
+        "Action": "Originate", "Channel": PLAY_CHANNEL, "Application": "ChanSpy",
+        "Data": f"{target},qE{'B' if both_sides else 'w'}", "Async": "true",
+        "Variable": [f"AST_BRIDGE_PLAY_FILE={media_path}", f"AST_BRIDGE_PLAY_REPEAT={1 if repeat else 0}",
+                     f"AST_BRIDGE_PLAY_TIMEOUT={max(0, int(timeout))}"],
+    })
+
+
 async def play_dtmf(ami: AmiClient, channel: str, digit: str, duration_ms: int = 200) -> None:
     """Send one DTMF digit *to* the device of `channel`."""
     _require_channel(channel)

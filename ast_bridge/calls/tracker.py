@@ -56,7 +56,8 @@ ENDED_BY_DIAL_STATUS = {
 }
 # the channel Asterisk creates to run the `failed` extension of a failed Originate:
 # not a call of anybody's
-IGNORED_CHANNELS = ("OutgoingSpoolFailed",)
+# and the helper channels of Play/Speak (ast_bridge.asterisk.actions.PLAY_CHANNEL)
+IGNORED_CHANNELS = ("OutgoingSpoolFailed", "Local/play@ast-bridge-play")
 # history result states (reference §4.3, the SDK's spellings) of unanswered calls
 RESULT_BY_DIAL_STATUS = {"BUSY": "Busy", "NOANSWER": "NotAnswered", "CANCEL": "Cancelled",
                          "CONGESTION": "Error", "CHANUNAVAIL": "NotFound", "NOTFOUND": "NotFound"}

@@ -11,8 +11,10 @@ from ast_bridge.commands.call_control import (
     forward_call,
     hangup,
     hold,
+    play,
     record,
     send_dtmf,
+    speak,
     unhold,
 )
 from ast_bridge.commands.call_history import call_history
@@ -50,6 +52,8 @@ _register("AttendedTransfer", attended_transfer)
 _register("ForwardCall", forward_call, "Forward")
 _register("SendDTMF", send_dtmf)
 _register("Record", record)
+_register("Play", play)
+_register("Speak", speak)
 _register("ListCallHistory", call_history, "GetCallHistory")
 _register("ListExtensions", list_extensions)
 _register("ListExtensionTypes", list_extension_types)

@@ -18,6 +18,7 @@ from ast_bridge.calls.model import UP, Call, CallState, ChannelInfo
 from ast_bridge.commands.context import Request, Services
 from ast_bridge.http.codes import Code, Outcome, OzekiError
 from ast_bridge.http.params import Params
+from ast_bridge.media import MediaError
 
 log = logging.getLogger(__name__)
 PARTIES = ("caller", "callee", "all")
@@ -200,3 +201,55 @@ async def record(services: Services, request: Request, params: Params) -> Outcom
     channel = next((c for c in phones if c.caller_num == call.source), phones[0])
     await _ami(request, services.recordings.start(call, channel, fmt or "mp3", finished_url))
     return Outcome()
+
+
+async def _play(services: Services, request: Request, call: Call, party: str, media_path: str,
+                repeat: bool = False, timeout: int = 0) -> Outcome:
+    caller, callee = talking_parties(call, request)
+    target = callee if party == "callee" else caller
+    await _ami(request, actions.play_to_channel(services.ami, target.name, party == "all", media_path,
+                                                repeat=repeat, timeout=timeout))
+    return Outcome()
+
+
+async def _media(request: Request, source) -> str:
+    try:
+        return await source
+    except MediaError as error:
+        raise OzekiError(Code.INVALID_PARAMETER, error.parameter, request.command) from None
+
+
+async def play(services: Services, request: Request, params: Params) -> Outcome:
+    """Plays `AudioFile` (a file of the sound folder, or an http(s) URL) to
+    `Party`: `caller`, `callee` or `all`."""
+    call = require_call(services, params)
+    party = params.choice("Party", PARTIES)
+    audio = params.text("AudioFile", max_length=2048)
+    repeat = params.choice("Repeat", ("true", "false"), required=False, default="false") == "true"
+    timeout = params.raw("Timeout")
+    if timeout is not None and (not timeout.isdigit() or int(timeout) > 86400):
+        raise OzekiError(Code.INVALID_PARAMETER, "Timeout", request.command)
+    assert audio is not None and party is not None
+    talking_parties(call, request)
+    if audio.lower().startswith(("http://", "https://")):
+        url = params.url("AudioFile")
+        assert url is not None
+        path = await _media(request, services.media.from_url(url))
+    else:
+        path = await _media(request, services.media.from_sound_folder(audio))
+    return await _play(services, request, call, party, path, repeat=repeat,
+                       timeout=int(timeout) if timeout else (300 if repeat else 0))
+
+
+async def speak(services: Services, request: Request, params: Params) -> Outcome:
+    """Says `Text` (espeak-ng, voice from `Language` or `Voice`) to `Party`
+    (`all` when not given, as in Ozeki 10)."""
+    call = require_call(services, params)
+    party = params.choice("Party", PARTIES, required=False, default="all")
+    text = params.text("Text", max_length=2000)
+    voice = (params.text("Voice", "Language", required=False, max_length=40)
+             or services.settings.tts_voice).replace("_", "-").lower()
+    assert text is not None and party is not None
+    talking_parties(call, request)
+    path = await _media(request, services.media.from_text(text, voice))
+    return await _play(services, request, call, party, path)

@@ -10,6 +10,7 @@ from ast_bridge.calls.tracker import CallTracker
 from ast_bridge.calls.history import CallHistory
 from ast_bridge.calls.persistence import LiveCallStore
 from ast_bridge.calls.recordings import Recordings
+from ast_bridge.media import Media
 from ast_bridge.notify.outbox import Outbox
 from ast_bridge.settings import Dialect, Settings
 from ast_bridge.storage import Store
@@ -26,6 +27,7 @@ class Services:
     store: Store
     live_calls: LiveCallStore
     recordings: Recordings
+    media: Media
 
 
 @dataclass(frozen=True)

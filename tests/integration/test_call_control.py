@@ -10,7 +10,8 @@ import wave
 
 import aiohttp
 
-from .conftest import asterisk_cli, bridged_pairs, channels, eventually, eventually_async, phone_dtmf
+from .rtp_probe import capture_rtp, tone_power
+from .conftest import RUN, asterisk_cli, bridged_pairs, channels, eventually, eventually_async, phone_dtmf
 
 
 async def test_hangup_ends_the_whole_call(api, receiver):
@@ -195,3 +196,93 @@ async def test_record_as_mp3(api, receiver, http):
         body = await response.read()
         assert response.status == 200 and response.headers["Content-Type"] == "audio/mpeg"
     assert body[:3] == b"ID3" or body[0] == 0xFF  # an MPEG audio stream
+
+
+def spies() -> dict[str, str]:
+    """What each Play/Speak helper channel is doing: ChanSpy data -> Playback file."""
+    now = channels()
+    return {c.name: c.application for c in now if c.name.startswith("Local/play@ast-bridge-play")}
+
+
+def spy_targets() -> list[str]:
+    out = asterisk_cli("core show channels concise")
+    return [line.split("!")[6] for line in out.splitlines() if line.split("!")[5:6] == ["ChanSpy"]]
+
+
+async def test_play_whispers_a_sound_file_to_the_chosen_party_only(api):
+    call_id = await call_in_call(api, "101", "102")
+    callee = next(c.name for c in channels() if c.tech_name == "PJSIP/102")
+
+    answer = await api("Play", CallId=call_id, Party="callee", AudioFile="beep.wav")
+
+    assert answer.code == 200, answer.text
+    # whisper mode (w) on the callee's channel: only the callee hears it
+    assert await eventually(lambda: spy_targets() == [f"{callee},qEw"])
+    # the 1.5 s beep ends, and so does the helper; the call goes on
+    await eventually(lambda: not spies(), timeout=6)
+    assert any({"PJSIP/101", "PJSIP/102"} <= g for g in bridged_pairs())
+
+
+async def test_play_to_all_barges_in_and_refuses_files_outside_the_sound_folder(api):
+    call_id = await call_in_call(api, "101", "103")
+    caller = next(c.name for c in channels() if c.tech_name == "PJSIP/101")
+    for name in ("../ast_bridge.db", "/etc/passwd", "sounds/../../x.wav", "missing.wav"):
+        answer = await api("Play", CallId=call_id, Party="all", AudioFile=name)
+        assert (answer.code, answer.message) == (302, "Missing or invalid parameter 'AudioFile' for command 'Play'")
+    assert not spies()
+
+    assert (await api("Play", CallId=call_id, Party="all", AudioFile="hello.mp3")).code == 200
+    assert await eventually(lambda: spy_targets() == [f"{caller},qEB"])
+
+
+async def test_play_downloads_an_http_url(api, http):
+    from aiohttp import web
+    served = (RUN / "sounds" / "beep.wav").read_bytes()
+    app = web.Application()
+
+    async def prompt(request: web.Request) -> web.Response:
+        return web.Response(body=served, content_type="audio/wav")
+    app.router.add_get("/prompt.wav", prompt)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 9598).start()
+    try:
+        call_id = await call_in_call(api, "102", "103")
+        answer = await api("Play", CallId=call_id, Party="caller", AudioFile="http://127.0.0.1:9598/prompt.wav")
+        assert answer.code == 200, answer.text
+        await eventually(lambda: len(spy_targets()) == 1)
+        missing = await api("Play", CallId=call_id, Party="caller", AudioFile="http://127.0.0.1:9598/none.wav")
+        assert missing.code == 302
+    finally:
+        await runner.cleanup()
+
+
+async def test_speak_says_text_to_the_chosen_party(api):
+    call_id = await call_in_call(api, "101", "102")
+    caller = next(c.name for c in channels() if c.tech_name == "PJSIP/101")
+
+    answer = await api("Speak", CallId=call_id, Party="caller", Text="Jürgen, your call is being recorded",
+                       Language="en-us")
+
+    assert answer.code == 200, answer.text
+    assert await eventually(lambda: spy_targets() == [f"{caller},qEw"])
+    bad = await api("Speak", CallId=call_id, Text="hi", Language="--help")
+    assert (bad.code, bad.message) == (302, "Missing or invalid parameter 'Language' for command 'Speak'")
+
+
+PHONE_MEDIA_PORT = {"101": 6010, "102": 6020, "103": 6030}
+
+
+async def test_play_is_heard_by_the_chosen_party_and_not_by_the_other(api):
+    call_id = await call_in_call(api, "101", "102")
+    capture = asyncio.create_task(asyncio.to_thread(capture_rtp, [6010, 6020], 1.4))
+    await asyncio.sleep(0.1)
+    assert (await api("Play", CallId=call_id, Party="callee", AudioFile="beep.wav")).code == 200
+    heard = await capture
+
+    assert len(heard[6020]) > 4000 and len(heard[6010]) > 4000, {p: len(s) for p, s in heard.items()}
+    callee_beep, caller_beep = tone_power(heard[6020], 1000), tone_power(heard[6010], 1000)
+    print("1 kHz power heard: callee %.0f, caller %.0f" % (callee_beep, caller_beep))
+    assert callee_beep > 20 * max(caller_beep, 1.0), (callee_beep, caller_beep)
+    # both still hear each other's phone (440 Hz): the call was not disturbed
+    assert tone_power(heard[6010], 440) > 20 * max(caller_beep, 1.0)
