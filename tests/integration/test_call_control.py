@@ -286,3 +286,20 @@ async def test_play_is_heard_by_the_chosen_party_and_not_by_the_other(api):
     assert callee_beep > 20 * max(caller_beep, 1.0), (callee_beep, caller_beep)
     # both still hear each other's phone (440 Hz): the call was not disturbed
     assert tone_power(heard[6010], 440) > 20 * max(caller_beep, 1.0)
+
+
+SPEECH_BANDS = (600, 900, 1200, 1500, 2000, 2500)
+
+
+async def test_speak_is_heard_by_the_chosen_party_and_not_by_the_other(api):
+    call_id = await call_in_call(api, "101", "102")
+    capture = asyncio.create_task(asyncio.to_thread(capture_rtp, [6010, 6020], 2.0))
+    await asyncio.sleep(0.1)
+    answer = await api("Speak", CallId=call_id, Party="caller", Text="one two three four five six seven")
+    assert answer.code == 200, answer.text
+    heard = await capture
+
+    caller_speech = sum(tone_power(heard[6010], f) for f in SPEECH_BANDS)
+    callee_speech = sum(tone_power(heard[6020], f) for f in SPEECH_BANDS)
+    print("speech power heard: caller %.0f, callee %.0f" % (caller_speech, callee_speech))
+    assert caller_speech > 20 * max(callee_speech, 1.0), (caller_speech, callee_speech)
