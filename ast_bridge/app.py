@@ -23,6 +23,7 @@ from ast_bridge.http.routes import AUTH, LIMITS, SERVICES, add_routes
 from ast_bridge.http.recordings import handle_recording
 from ast_bridge.http.status import STARTED, handle_status
 from ast_bridge.calls.history import CallHistory
+from ast_bridge.calls.lag import LagMeter
 from ast_bridge.calls.persistence import LiveCallStore
 from ast_bridge.calls.recordings import Recordings
 from ast_bridge.media import Media
@@ -56,8 +57,14 @@ def build_services(settings: Settings) -> Services:
         notifier.call_changed(call, old)
 
     tracker = CallTracker(on_change=call_changed, on_end=history.record)
+    lag = LagMeter()
+
+    def feed_tracker(event) -> None:
+        tracker.handle(event)
+        lag.observe(event)
+
     for event in EVENTS:
-        ami.on_event(event, tracker.handle)
+        ami.on_event(event, feed_tracker)
 
     async def rebuild_call_table() -> None:
         known = tracker.known_channels()
@@ -73,7 +80,7 @@ def build_services(settings: Settings) -> Services:
     media = Media(settings.sounds_dir, settings.media_dir,
                   settings.asterisk_media_dir or str(settings.media_dir.resolve()), settings.play_max_bytes)
     return Services(settings=settings, ami=ami, outbox=outbox, setups=setups, tracker=tracker, history=history,
-                    store=store, live_calls=live_calls, recordings=recordings, media=media)
+                    store=store, live_calls=live_calls, recordings=recordings, media=media, lag=lag)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

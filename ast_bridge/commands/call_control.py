@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from ast_bridge.asterisk import actions
 from ast_bridge.asterisk.ami import AmiActionFailed, AmiError
@@ -227,7 +228,7 @@ async def play(services: Services, request: Request, params: Params) -> Outcome:
     audio = params.text("AudioFile", max_length=2048)
     repeat = params.choice("Repeat", ("true", "false"), required=False, default="false") == "true"
     timeout = params.raw("Timeout")
-    if timeout is not None and (not timeout.isdigit() or int(timeout) > 86400):
+    if timeout is not None and (not re.fullmatch(r"[0-9]{1,5}", timeout) or int(timeout) > 86400):
         raise OzekiError(Code.INVALID_PARAMETER, "Timeout", request.command)
     assert audio is not None and party is not None
     talking_parties(call, request)

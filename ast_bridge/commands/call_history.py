@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from ast_bridge.calls.history import FILTER_COLUMNS, HistoryQuery, HistoryRow
@@ -19,7 +20,7 @@ def _int(params: Params, name: str, default: int, low: int, high: int) -> int:
     raw = params.raw(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
         raise invalid_parameter(name, params.command_name)
     return int(raw)
 

@@ -8,6 +8,7 @@ from ast_bridge.asterisk.ami import AmiClient
 from ast_bridge.calls.setup_watch import CallSetupWatch
 from ast_bridge.calls.tracker import CallTracker
 from ast_bridge.calls.history import CallHistory
+from ast_bridge.calls.lag import LagMeter
 from ast_bridge.calls.persistence import LiveCallStore
 from ast_bridge.calls.recordings import Recordings
 from ast_bridge.media import Media
@@ -28,6 +29,7 @@ class Services:
     live_calls: LiveCallStore
     recordings: Recordings
     media: Media
+    lag: LagMeter
 
 
 @dataclass(frozen=True)

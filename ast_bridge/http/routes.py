@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from ast_bridge.commands import find_command
 from ast_bridge.commands.context import Request, Services
@@ -38,8 +40,13 @@ async def _read_pairs(request: web.Request, limits: Limits) -> list[tuple[str, s
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise OzekiError(Code.PARSE_ERROR, "request body too large") from None
+        except (RequestPayloadError, HttpProcessingError, ConnectionResetError):
+            # a body aiohttp cannot decode (bad Content-Encoding), or a client gone mid-body
+            raise OzekiError(Code.PARSE_ERROR, "request body is not readable") from None
         if body:
-            if request.content_type not in FORM_CONTENT_TYPES:
+            # no Content-Type at all is taken as a form (aiohttp reports application/octet-stream)
+            declared = request.headers.get("Content-Type", "").strip()
+            if declared and request.content_type not in FORM_CONTENT_TYPES:
                 raise OzekiError(Code.PARSE_ERROR, "unsupported content type")
             try:
                 text = body.decode("ascii")

@@ -47,7 +47,7 @@ async def handle_status(request: web.Request) -> web.Response:
             "uptime_seconds": round(time.time() - request.app[STARTED], 1),
             "pending_call_setups": len(services.setups),
             "calls": len(services.tracker.calls),
-            "tracker_events": services.tracker.events_seen,
+            "tracker": {"events": services.tracker.events_seen, **services.lag.summary()},
             "outbox": {"undelivered": depth, "oldest_undelivered_age_seconds": oldest_age,
                        "delivered": services.outbox.delivered, "expired": services.outbox.expired},
         },

@@ -1,0 +1,404 @@
+"""`make bench`: the bridge measured side by side with raw AMI and Asterisk's own
+HTTP manager, in one run, against the lab's real Asterisk.
+
+1. CallSetup throughput and latency: the bridge (HTTP -> AMI) against the same
+   Originate sent by a panoramisk client directly and by Asterisk's HTTP manager
+   (/rawman), in alternating rounds, same concurrency, number 299.
+2. The call table: recorded AMI streams replayed as fast as possible (events/s,
+   and whether the table comes out right); and live, the lag between Asterisk's
+   event timestamps and the bridge's table while Asterisk originates at its top rate.
+3. 1,000 calls held up at once (298): ListActiveCalls latency in both dialects and
+   the bridge's memory per tracked call.
+4. Notifications: delivery rate and event-to-receiver latency.
+
+Writes bench/results/<date>.md and prints a summary ending with one line of ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from panoramisk import Manager
+
+from ast_bridge.asterisk.actions import CallSetupRequest, call_setup_originate
+from ast_bridge.calls.ids import new_call_id
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+API = "http://127.0.0.1:9509/api"
+XE_API = "http://127.0.0.1:7780/"
+STATUS = "http://127.0.0.1:9509/status"
+RAWMAN = "http://127.0.0.1:8088/rawman"
+USER = {"Username": "HTTP_User_1", "Password": "qwe123"}
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
+CALLS_PER_ROUND = int(os.environ.get("BENCH_CALLS", "300"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+HELD_CALLS = int(os.environ.get("BENCH_HELD_CALLS", "1000"))
+NOTIFY_PORT = 9599
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def originate_299() -> dict:
+    """The Originate a CallSetup 299->299 sends, built by the bridge's own helper."""
+    return call_setup_originate(CallSetupRequest(new_call_id(), "299", "299", "ast-bridge-caller",
+                                                 "ast-bridge-callee", 8))
+
+
+async def run_pool(n: int, one) -> tuple[float, list[float], int]:
+    """n calls of `one()` with CONCURRENCY in flight: (seconds, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    queue = iter(range(n))
+
+    async def worker() -> None:
+        nonlocal errors
+        for _ in queue:
+            started = time.perf_counter()
+            try:
+                ok = await one()
+            except Exception:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return time.perf_counter() - started, latencies, errors
+
+
+async def wait_idle(http: aiohttp.ClientSession, timeout: float = 30) -> None:
+    """Until the PBX has no channel left (the previous round's calls ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["chroot", str(chroot()), "/usr/sbin/asterisk", "-rx", "core show channels count"],
+                             capture_output=True, text=True).stdout
+        if out.strip().startswith("0 active channels"):
+            return
+        await asyncio.sleep(0.2)
+
+
+def chroot() -> Path:
+    return Path(os.environ.get("AST_BRIDGE_LAB_CACHE", Path.home() / ".cache" / "ast_bridge")) / "asterisk-sid"
+
+
+# --- 1. CallSetup throughput ----------------------------------------------------------
+async def bench_call_setup(http: aiohttp.ClientSession) -> dict:
+    manager = Manager(host="127.0.0.1", port=5038, username="bench", secret="bench_secret",
+                      events="off", ping_delay=3600)
+    await manager.connect()
+    for _ in range(50):
+        if manager.authenticated:
+            break
+        await asyncio.sleep(0.1)
+    rawman = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                   connector=aiohttp.TCPConnector(limit=CONCURRENCY))
+    async with rawman.get(RAWMAN, params={"action": "login", "username": "bench", "secret": "bench_secret"}) as r:
+        assert "Success" in await r.text(), "HTTP manager login failed"
+
+    async def via_bridge() -> bool:
+        async with http.get(API, params={"command": "CallSetup", "Caller": "299", "Callee": "299", **USER}) as r:
+            return "<Code>200</Code>" in await r.text()
+
+    async def via_ami() -> bool:
+        response = await manager.send_action(originate_299(), as_list=False)
+        return response.success
+
+    async def via_http_manager() -> bool:
+        action = originate_299()
+        params = [(k.lower(), v) for k, v in action.items() if k != "Variable"]
+        params += [("variable", v) for v in action["Variable"]]
+        async with rawman.get(RAWMAN + "?" + urlencode(params)) as r:
+            return "Success" in await r.text()
+
+    results: dict[str, dict[str, list]] = {name: {"rates": [], "lat": [], "errors": []}
+                                           for name in ("bridge", "raw_ami", "http_manager")}
+    for _ in range(ROUNDS):
+        for name, one in (("bridge", via_bridge), ("raw_ami", via_ami), ("http_manager", via_http_manager)):
+            await wait_idle(http)
+            seconds, latencies, errors = await run_pool(CALLS_PER_ROUND, one)
+            results[name]["rates"].append(len(latencies) / seconds)
+            results[name]["lat"].extend(latencies)
+            results[name]["errors"].append(errors)
+    manager.close()
+    await rawman.close()
+    summary = {}
+    for name, r in results.items():
+        summary[name] = {
+            "calls_per_s": statistics.median(r["rates"]),
+            "p50_ms": pct(r["lat"], 50) * 1000, "p99_ms": pct(r["lat"], 99) * 1000,
+            "errors": sum(r["errors"]), "calls": CALLS_PER_ROUND * ROUNDS,
+        }
+    return summary
+
+
+# --- 2. the call table --------------------------------------------------------------------
+def bench_tracker_replay() -> dict:
+    sys.path.insert(0, str(ROOT))
+    from panoramisk.message import Message
+
+    from ast_bridge.calls.tracker import CallTracker
+
+    fixtures = sorted((ROOT / "tests" / "fixtures" / "ami").glob("*.ami"))
+    streams = {}
+    for path in fixtures:
+        text = path.read_bytes().decode("utf-8", "replace")
+        frames = [Message.from_line(f.strip()) for f in text.split("\r\n\r\n") if f.strip()]
+        streams[path.stem] = [m for m in frames if m is not None]
+    per_scenario = {}
+    total_events, total_seconds = 0, 0.0
+    for name, messages in streams.items():
+        ended = []
+        tracker = CallTracker(on_end=ended.append)
+        started = time.perf_counter()
+        repeats = 0
+        while time.perf_counter() - started < 0.3:
+            tracker = CallTracker(on_end=ended.append)
+            for message in messages:
+                tracker.handle(message)
+            repeats += 1
+        seconds = time.perf_counter() - started
+        total_events += repeats * len(messages)
+        total_seconds += seconds
+        per_scenario[name] = {"events_per_s": repeats * len(messages) / seconds,
+                              "table_empty_at_end": not tracker.calls,
+                              "calls_ended": len(ended) // repeats}
+    return {"events_per_s": total_events / total_seconds, "scenarios": per_scenario}
+
+
+async def status(http: aiohttp.ClientSession) -> dict:
+    async with http.get(STATUS) as r:
+        return await r.json()
+
+
+async def bench_tracker_live(http: aiohttp.ClientSession) -> dict:
+    """Raw AMI originates as fast as Asterisk takes them, while the bridge keeps its
+    table; the bridge reports the lag of each event behind Asterisk's timestamp."""
+    manager = Manager(host="127.0.0.1", port=5038, username="bench", secret="bench_secret",
+                      events="off", ping_delay=3600)
+    await manager.connect()
+    for _ in range(50):
+        if manager.authenticated:
+            break
+        await asyncio.sleep(0.1)
+    await wait_idle(http)
+    before = (await status(http))["bridge"]["tracker"]
+    seconds, latencies, errors = await run_pool(
+        CALLS_PER_ROUND * 2, lambda: _send_ok(manager))
+    await wait_idle(http)
+    after = (await status(http))["bridge"]["tracker"]
+    manager.close()
+    return {"originates_per_s": len(latencies) / seconds, "events": after["events"] - before["events"],
+            "lag_ms_p50": after["lag_ms_p50"], "lag_ms_p99": after["lag_ms_p99"],
+            "lag_ms_max": after["lag_ms_max"], "calls_left_in_table": (await status(http))["bridge"]["calls"]}
+
+
+async def _send_ok(manager: Manager) -> bool:
+    response = await manager.send_action(originate_299(), as_list=False)
+    return response.success
+
+
+# --- 3. 1,000 calls held up -------------------------------------------------------------------
+def bridge_rss_kib() -> int:
+    pid = (ROOT / "lab" / "run" / "bridge.pid").read_text().strip()
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def bench_held_calls(http: aiohttp.ClientSession) -> dict:
+    manager = Manager(host="127.0.0.1", port=5038, username="bench", secret="bench_secret",
+                      events="off", ping_delay=3600)
+    await manager.connect()
+    for _ in range(50):
+        if manager.authenticated:
+            break
+        await asyncio.sleep(0.1)
+    await wait_idle(http)
+    rss_before = bridge_rss_kib()
+    calls_before = (await status(http))["bridge"]["calls"]
+
+    async def hold_one() -> bool:
+        response = await manager.send_action({
+            "Action": "Originate", "Channel": "Local/298@lab-numbers", "Application": "Wait",
+            "Data": "3600", "Async": "true"}, as_list=False)
+        return response.success
+    await run_pool(HELD_CALLS, hold_one)
+    deadline = time.monotonic() + 60
+    while (await status(http))["bridge"]["calls"] - calls_before < HELD_CALLS and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    tracked = (await status(http))["bridge"]["calls"] - calls_before
+    rss_after = bridge_rss_kib()
+
+    latencies: dict[str, list[float]] = {"o10": [], "xe": []}
+    for _ in range(40):
+        for dialect, url in (("o10", API), ("xe", XE_API)):
+            started = time.perf_counter()
+            async with http.get(url, params={"command": "ListActiveCalls", **USER}) as r:
+                body = await r.read()
+            latencies[dialect].append(time.perf_counter() - started)
+    listed = body.count(b"<CallInfo>")
+    subprocess.run(["chroot", str(chroot()), "/usr/sbin/asterisk", "-rx", "channel request hangup all"],
+                   capture_output=True)
+    manager.close()
+    await wait_idle(http, timeout=60)
+    return {
+        "calls_tracked": tracked, "calls_listed": listed,
+        "list_o10_p50_ms": pct(latencies["o10"], 50) * 1000, "list_o10_p99_ms": pct(latencies["o10"], 99) * 1000,
+        "list_xe_p50_ms": pct(latencies["xe"], 50) * 1000, "list_xe_p99_ms": pct(latencies["xe"], 99) * 1000,
+        "rss_kib_per_call": (rss_after - rss_before) / max(tracked, 1),
+        "response_bytes": len(body),
+    }
+
+
+# --- 4. notifications -------------------------------------------------------------------------
+async def bench_notifications(http: aiohttp.ClientSession) -> dict:
+    received: list[tuple[float, dict]] = []
+    app = web.Application()
+
+    async def collect(request: web.Request) -> web.Response:
+        received.append((time.time(), dict(await request.post())))
+        return web.Response()
+    app.router.add_post("/{tail:.*}", collect)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", NOTIFY_PORT, reuse_address=True).start()
+    await wait_idle(http)
+    await asyncio.sleep(1.0)  # whatever was queued before drains
+    received.clear()
+    calls = CALLS_PER_ROUND
+    started = time.perf_counter()
+    await run_pool(calls, lambda: _call_setup(http))
+    expected = calls * 3  # Ringing, InCall, Completed
+    deadline = time.monotonic() + 60
+    while len(received) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    seconds = time.perf_counter() - started
+    await runner.cleanup()
+    lat = [(at - datetime.fromisoformat(f["Time"]).timestamp()) for at, f in received if "Time" in f]
+    return {"notifications": len(received), "expected": expected, "per_s": len(received) / seconds,
+            "latency_p50_ms": pct(lat, 50) * 1000, "latency_p99_ms": pct(lat, 99) * 1000}
+
+
+async def _call_setup(http: aiohttp.ClientSession) -> bool:
+    async with http.get(API, params={"command": "CallSetup", "Caller": "299", "Callee": "299", **USER}) as r:
+        return "<Code>200</Code>" in await r.text()
+
+
+# --- report ------------------------------------------------------------------------------------
+def asterisk_version() -> str:
+    out = subprocess.run(["chroot", str(chroot()), "/usr/sbin/asterisk", "-V"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def report(results: dict) -> str:
+    cs = results["call_setup"]
+    b, raw, httpm = cs["bridge"], cs["raw_ami"], cs["http_manager"]
+    held, live, replay, notes = results["held"], results["tracker_live"], results["tracker_replay"], \
+        results["notifications"]
+    lines = [
+        f"# ast_bridge benchmark, {results['date']}",
+        "",
+        f"- Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Python {platform.python_version()}, {results['asterisk']}",
+        f"- Concurrency {CONCURRENCY}, {CALLS_PER_ROUND} calls per round, {ROUNDS} alternating rounds per client",
+        "",
+        "## 1. CallSetup (number 299), same Originate, same concurrency",
+        "",
+        "| client | calls/s (median of rounds) | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in cs.items():
+        lines.append(f"| {name} | {r['calls_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                     f"{r['errors']}/{r['calls']} |")
+    lines += [
+        "",
+        f"- bridge / raw AMI throughput: **{b['calls_per_s'] / raw['calls_per_s']:.2f}** (target ≥ 0.8)",
+        f"- bridge / HTTP manager throughput: **{b['calls_per_s'] / httpm['calls_per_s']:.2f}** (target ≥ 3)",
+        f"- latency the bridge adds at p50: **{b['p50_ms'] - raw['p50_ms']:.2f} ms** (target ≤ 2 ms)",
+        "",
+        "## 2. Call table",
+        "",
+        f"- Replay of the recorded streams: **{replay['events_per_s']:,.0f} AMI messages/s**",
+        "",
+        "| scenario | messages/s | table empty at the end | calls ended per replay |",
+        "|---|---|---|---|",
+    ]
+    for name, s in replay["scenarios"].items():
+        lines.append(f"| {name} | {s['events_per_s']:,.0f} | {s['table_empty_at_end']} | {s['calls_ended']} |")
+    lines += [
+        "",
+        f"- Live: Asterisk at {live['originates_per_s']:.0f} originates/s ({live['events']} events to the "
+        f"table): lag behind Asterisk's event timestamps p50 {live['lag_ms_p50']:.2f} ms, "
+        f"p99 {live['lag_ms_p99']:.2f} ms, max {live['lag_ms_max']:.2f} ms; calls left in the table "
+        f"afterwards: {live['calls_left_in_table']}",
+        "",
+        f"## 3. {HELD_CALLS} calls held up (298)",
+        "",
+        f"- Tracked {held['calls_tracked']}, listed {held['calls_listed']} ({held['response_bytes']:,} bytes)",
+        f"- ListActiveCalls Ozeki 10: p50 **{held['list_o10_p50_ms']:.1f} ms**, p99 {held['list_o10_p99_ms']:.1f} ms",
+        f"- ListActiveCalls XE: p50 **{held['list_xe_p50_ms']:.1f} ms**, p99 {held['list_xe_p99_ms']:.1f} ms "
+        "(target p50 ≤ 20 ms)",
+        f"- Bridge memory per tracked call: **{held['rss_kib_per_call']:.2f} KiB** (RSS growth; target ≤ 4 KiB)",
+        "",
+        "## 4. Notifications (CallChanged, local receiver)",
+        "",
+        f"- {notes['notifications']}/{notes['expected']} delivered, {notes['per_s']:.0f}/s; "
+        f"event-to-receiver latency p50 {notes['latency_p50_ms']:.1f} ms, p99 {notes['latency_p99_ms']:.1f} ms",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def main() -> int:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
+        if (await status(http))["ami"]["state"] != "connected":
+            print("the lab's bridge is not connected to Asterisk: run `make lab`", file=sys.stderr)
+            return 1
+        date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        print("1/4 CallSetup: bridge vs raw AMI vs HTTP manager ...", flush=True)
+        call_setup = await bench_call_setup(http)
+        print("2/4 call table ...", flush=True)
+        replay = bench_tracker_replay()
+        live = await bench_tracker_live(http)
+        print(f"3/4 {HELD_CALLS} calls held up ...", flush=True)
+        held = await bench_held_calls(http)
+        print("4/4 notifications ...", flush=True)
+        notes = await bench_notifications(http)
+    results = {"date": date, "asterisk": asterisk_version(), "call_setup": call_setup, "tracker_replay": replay,
+               "tracker_live": live, "held": held, "notifications": notes}
+    text = report(results)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"{stamp}.md").write_text(text)
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
+    print(text)
+    b, raw, httpm = call_setup["bridge"], call_setup["raw_ami"], call_setup["http_manager"]
+    print(f"ratios: bridge/raw_ami={b['calls_per_s'] / raw['calls_per_s']:.2f} "
+          f"bridge/http_manager={b['calls_per_s'] / httpm['calls_per_s']:.2f} "
+          f"added_p50_ms={b['p50_ms'] - raw['p50_ms']:.2f} "
+          f"list1000_p50_ms={held['list_xe_p50_ms']:.1f} kib_per_call={held['rss_kib_per_call']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
