@@ -35,20 +35,29 @@ from ast_bridge.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings) -> Services:
-    ami = AmiClient(
+def _ami_client(settings: Settings, events: str) -> AmiClient:
+    return AmiClient(
         settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
         connect_timeout=settings.ami_connect_timeout, action_timeout=settings.ami_action_timeout,
         ping_interval=settings.ami_ping_interval, ping_timeout=settings.ami_ping_timeout,
-        reconnect_min=settings.ami_reconnect_min, reconnect_max=settings.ami_reconnect_max,
+        reconnect_min=settings.ami_reconnect_min, reconnect_max=settings.ami_reconnect_max, events=events,
     )
+
+
+def build_services(settings: Settings) -> Services:
+    # Two AMI links: Asterisk answers a session's actions in turn with the events it
+    # owes that session, so on one busy link an Originate's answer would wait behind
+    # the event stream. Actions go on a link without call events; the call table and
+    # everything else that listens reads the event link.
+    ami = _ami_client(settings, events="system")
+    events = _ami_client(settings, events="on")
     store = Store(settings.database)
     outbox = Outbox(store, timeout=settings.notify_timeout, expiry=settings.notify_expiry,
                     max_backoff=settings.notify_max_backoff, secret=settings.notify_secret)
     history = CallHistory(store, settings.history_retention_days)
     setups = CallSetupWatch(outbox, max_age=settings.ring_timeout * 3 + 120)
-    ami.on_event("UserEvent", setups.on_user_event)
-    ami.on_event("OriginateResponse", setups.on_originate_response)
+    events.on_event("UserEvent", setups.on_user_event)
+    events.on_event("OriginateResponse", setups.on_originate_response)
     notifier = CallEventNotifier(outbox, settings.notify_urls, settings.notify_json_urls)
     live_calls = LiveCallStore(store)
 
@@ -64,23 +73,25 @@ def build_services(settings: Settings) -> Services:
         lag.observe(event)
 
     for event in EVENTS:
-        ami.on_event(event, feed_tracker)
+        events.on_event(event, feed_tracker)
 
     async def rebuild_call_table() -> None:
         known = tracker.known_channels()
-        listed = await ami.send_list({"Action": "CoreShowChannels"}, timeout=30)
+        # on the event link, so that the list and the events are in one order
+        listed = await events.send_list({"Action": "CoreShowChannels"}, timeout=30)
         tracker.rebuild(listed, known)
         log.info("call table rebuilt: %d call(s) up", len(tracker.calls))
 
-    ami.on_connected(rebuild_call_table)
+    events.on_connected(rebuild_call_table)
     recordings = Recordings(ami, outbox, settings.recordings_dir,
                             settings.asterisk_recordings_dir or str(settings.recordings_dir.resolve()),
                             settings.public_url)
-    ami.on_event("Hangup", recordings.on_hangup)
+    events.on_event("Hangup", recordings.on_hangup)
     media = Media(settings.sounds_dir, settings.media_dir,
                   settings.asterisk_media_dir or str(settings.media_dir.resolve()), settings.play_max_bytes)
     return Services(settings=settings, ami=ami, outbox=outbox, setups=setups, tracker=tracker, history=history,
-                    store=store, live_calls=live_calls, recordings=recordings, media=media, lag=lag)
+                    store=store, live_calls=live_calls, recordings=recordings, media=media, lag=lag,
+                    ami_events=events)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -89,12 +100,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await services.history.purge()
     services.tracker.remember(await services.live_calls.load())
     await services.outbox.start()
+    await services.ami_events.start()
     await services.ami.start()
     purger = asyncio.create_task(_purge_history_hourly(services))
     yield
     purger.cancel()
     await services.recordings.close()
     await services.ami.close()
+    await services.ami_events.close()
     await services.outbox.close()
     await services.store.close()
 

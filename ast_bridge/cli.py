@@ -64,5 +64,19 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_check(settings))
     from ast_bridge.app import serve
 
-    asyncio.run(serve(settings))
+    run(serve(settings), settings.event_loop)
     return 0
+
+
+def run(coroutine, event_loop: str) -> None:
+    """Run on uvloop when asked and installed (about twice the HTTP and socket
+    throughput of asyncio's own loop), else on asyncio's loop."""
+    if event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            logging.getLogger(__name__).warning("uvloop is not installed: using asyncio's event loop")
+        else:
+            uvloop.run(coroutine)
+            return
+    asyncio.run(coroutine)

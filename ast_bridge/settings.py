@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     history_retention_days: float = Field(default=90.0, gt=0)
 
     log_level: str = "INFO"
+    event_loop: str = Field(default="uvloop", pattern="^(uvloop|asyncio)$")
 
     @field_validator("notify_urls", "notify_json_urls", mode="before")
     @classmethod

@@ -257,7 +257,10 @@ start_bridge() {
 wait_bridge_connected() {
     local i
     for i in $(seq 1 60); do
-        if curl -fsS "$BRIDGE_STATUS_URL" 2>/dev/null | grep -q '"ami": *{"state": *"connected"'; then
+        local body
+        body="$(curl -fsS "$BRIDGE_STATUS_URL" 2>/dev/null || true)"
+        if grep -q '"ami": *{"state": *"connected"' <<<"$body" \
+                && grep -q '"ami_events": *{"state": *"connected"' <<<"$body"; then
             return
         fi
         bridge_running || die "the bridge exited at start, see $RUN/bridge.log"

@@ -1,13 +1,13 @@
 """The one place that talks AMI.
 
-panoramisk parses AMI messages well (we use its `Message`), but its connection
+panoramisk is the AMI library of this project's stack, but its connection
 handling does not fit a bridge that must never dial a call twice and never hang:
 it replays unanswered actions after a reconnect (an Originate could ring a phone
 twice), has no per-action timeout, reconnects at a fixed pace, sends pings
 without noticing when none come back, decodes each read on its own (a UTF-8
 character split across two reads is lost) and lets an exception in an event
-handler tear the connection down. `AmiClient` keeps panoramisk's parser and
-replaces the connection layer:
+handler tear the connection down. `AmiClient` replaces the connection layer,
+and its parser too (`message.py` says why); messages behave like panoramisk's:
 
 * every action has a timeout, and fails at once with `AmiUnavailable` while the
   link is down; nothing is ever re-sent after a reconnect;
@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from panoramisk.message import Message
+from ast_bridge.asterisk.message import AmiMessage as Message
+from ast_bridge.asterisk.message import parse_message
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,10 @@ def encode_action(action: Mapping[str, ActionValue]) -> bytes:
 class _AmiProtocol(asyncio.Protocol):
     """Frames the byte stream into panoramisk `Message`s."""
 
-    def __init__(self, on_message: Callable[[Message], None], on_lost: Callable[[Exception | None], None]) -> None:
+    def __init__(self, on_message: Callable[[Message], None], on_lost: Callable[[Exception | None], None],
+                 wanted: Callable[[str], bool] = lambda name: True) -> None:
         self._on_message = on_message
+        self._wanted = wanted
         self._on_lost = on_lost
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buffer = ""
@@ -137,11 +140,17 @@ class _AmiProtocol(asyncio.Protocol):
         if "\r\n\r\n" not in self._buffer:
             return
         *frames, self._buffer = self._buffer.split("\r\n\r\n")
+        wanted = self._wanted
         for frame in frames:
             frame = frame.strip()
             if not frame:
                 continue
-            message = Message.from_line(frame)
+            # an event no handler wants and no action waits for is not worth parsing
+            if frame.startswith("Event: ") and "ActionID: " not in frame:
+                end = frame.find("\r\n")
+                if not wanted(frame[7:end if end > 0 else None]):
+                    continue
+            message = parse_message(frame)
             if message is not None:
                 self._on_message(message)
 
@@ -298,6 +307,9 @@ class AmiClient:
                 self._booted.set()
             self._dispatch(event, message)
 
+    def _wants_event(self, name: str) -> bool:
+        return name == "FullyBooted" or "*" in self._handlers or name.lower() in self._handlers
+
     def _dispatch(self, event: str, message: Message) -> None:
         for handler in self._handlers.get(event.lower(), []) + self._handlers.get("*", []):
             try:
@@ -359,7 +371,7 @@ class AmiClient:
         self._booted = asyncio.Event()
         async with asyncio.timeout(self.connect_timeout):
             _, protocol = await loop.create_connection(
-                lambda: _AmiProtocol(self._on_message, self._on_lost), self.host, self.port
+                lambda: _AmiProtocol(self._on_message, self._on_lost, self._wants_event), self.host, self.port
             )
         self._protocol = protocol
         login = await self._send(

@@ -119,8 +119,13 @@ class CallSetupWatch:
                                                                 dial_status, cause))
 
     def _expire(self) -> None:
+        """Forget CallSetups nobody reported on; the dict is in creation order, so only
+        its head needs looking at."""
         limit = time.monotonic() - self._max_age
-        for call_id in [c for c, s in self._pending.items() if s.started < limit]:
+        while self._pending:
+            call_id, setup = next(iter(self._pending.items()))
+            if setup.started >= limit:
+                return
             del self._pending[call_id]
 
 

@@ -30,6 +30,7 @@ class Services:
     recordings: Recordings
     media: Media
     lag: LagMeter
+    ami_events: AmiClient  # the link the call table listens on (`ami` carries actions)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,17 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
+def _link(ami) -> dict:
+    return {
+        "state": ami.state.value,
+        "host": f"{ami.host}:{ami.port}",
+        "connected_since": _iso(ami.connected_since),
+        "connects": ami.connects,
+        "last_error": ami.last_error,
+        "protocol_version": ami.protocol_version,
+    }
+
+
 async def handle_status(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     ami = services.ami
@@ -33,14 +44,8 @@ async def handle_status(request: web.Request) -> web.Response:
             pass
     depth, oldest_age = await services.outbox.depth()
     body = {
-        "ami": {
-            "state": ami.state.value,
-            "host": f"{ami.host}:{ami.port}",
-            "connected_since": _iso(ami.connected_since),
-            "connects": ami.connects,
-            "last_error": ami.last_error,
-            "protocol_version": ami.protocol_version,
-        },
+        "ami": _link(ami),
+        "ami_events": _link(services.ami_events),
         "asterisk": {"version": version, "uptime_seconds": uptime},
         "bridge": {
             "version": __version__,

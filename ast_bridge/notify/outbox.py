@@ -95,38 +95,44 @@ class Outbox:
 
     # --- delivery --------------------------------------------------------------------------
     async def _worker(self, url: str) -> None:
+        """Deliver this URL's rows in id order, a batch per query: a delivered row's
+        DELETE is queued without waiting, and the next query comes after a flush,
+        so a row is never sent twice by one process (after a crash it may be: the
+        receiver has X-Notification-Id to tell)."""
         wake = self._wake.setdefault(url, asyncio.Event())
         while True:
             wake.clear()
+            await self._store.flush()
             rows = await self._store.fetchall(
-                "SELECT * FROM outbox WHERE url = ? ORDER BY id LIMIT 1", (url,))
+                "SELECT * FROM outbox WHERE url = ? ORDER BY id LIMIT 200", (url,))
             if not rows:
                 await wake.wait()
                 continue
-            row = rows[0]
-            now = time.time()
-            if row["created"] + self._expiry < now:
-                log.error("notification %s (%s) to %s expired after %d attempt(s): %s", row["notification_id"],
-                          row["name"], _safe(url), row["attempts"], row["last_error"])
-                self.expired += 1
-                await self._delete(row["id"])
-                continue
-            if row["next_attempt"] > now:
-                try:
-                    await asyncio.wait_for(wake.wait(), row["next_attempt"] - now)
-                except TimeoutError:
-                    pass
-                continue
-            error = await self._post(url, row)
-            if error is None:
-                self.delivered += 1
-                await self._delete(row["id"])
-            else:
+            for row in rows:
+                now = time.time()
+                if row["created"] + self._expiry < now:
+                    log.error("notification %s (%s) to %s expired after %d attempt(s): %s",
+                              row["notification_id"], row["name"], _safe(url), row["attempts"], row["last_error"])
+                    self.expired += 1
+                    self._store.write("DELETE FROM outbox WHERE id = ?", (row["id"],))
+                    continue
+                if row["next_attempt"] > now:
+                    try:
+                        await asyncio.wait_for(wake.wait(), row["next_attempt"] - now)
+                    except TimeoutError:
+                        pass
+                    break  # look again: the head of the queue decides
+                error = await self._post(url, row)
+                if error is None:
+                    self.delivered += 1
+                    self._store.write("DELETE FROM outbox WHERE id = ?", (row["id"],))
+                    continue
                 attempts = row["attempts"] + 1
                 delay = min(self._first_backoff * 2 ** (attempts - 1), self._max_backoff)
                 log.warning("notification %s (%s) to %s failed (attempt %d, next in %.1f s): %s",
                             row["notification_id"], row["name"], _safe(url), attempts, delay, error)
                 await self._update_failure(row["id"], attempts, time.time() + delay, error)
+                break  # strictly in order: nothing behind it goes before it
 
     async def _post(self, url: str, row) -> str | None:
         assert self._session is not None
@@ -140,9 +146,6 @@ class Outbox:
                 return None if response.status < 300 else f"HTTP {response.status}"
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return f"{type(exc).__name__}: {exc}".rstrip(": ")
-
-    async def _delete(self, row_id: int) -> None:
-        await self._store.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
 
     async def _update_failure(self, row_id: int, attempts: int, next_attempt: float, error: str) -> None:
         await self._store.execute("UPDATE outbox SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?",

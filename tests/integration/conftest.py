@@ -122,7 +122,8 @@ def hangup_all() -> None:
 def bridge_connected() -> bool:
     try:
         with urllib.request.urlopen(STATUS_URL, timeout=2) as response:
-            return json.load(response)["ami"]["state"] == "connected"
+            body = json.load(response)
+            return body["ami"]["state"] == body["ami_events"]["state"] == "connected"
     except OSError:
         return False
 

@@ -14,7 +14,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from panoramisk.message import Message
+from panoramisk.message import Message  # noqa: F401
+
+from ast_bridge.asterisk.message import AmiMessage
 
 from ast_bridge.asterisk import ami as ami_module
 from ast_bridge.asterisk.ami import (
@@ -191,7 +193,7 @@ async def test_connect_and_login(server: FakeAmi, make_client: ClientFactory) ->
 async def test_send_returns_the_response(server: FakeAmi, make_client: ClientFactory) -> None:
     client = await make_client(server.port)
     response = await client.send({"Action": "Ping"})
-    assert isinstance(response, Message)
+    assert isinstance(response, AmiMessage)
     assert response["Response"] == "Success"
     assert response["Ping"] == "Pong"
     assert response["ActionID"] == server.actions_named("Ping")[0]["ActionID"]
