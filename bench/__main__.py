@@ -85,13 +85,14 @@ async def run_pool(n: int, one) -> tuple[float, list[float], int]:
     return time.perf_counter() - started, latencies, errors
 
 
-async def wait_idle(http: aiohttp.ClientSession, timeout: float = 30) -> None:
-    """Until the PBX has no channel left (the previous round's calls ended)."""
+async def wait_idle(http: aiohttp.ClientSession, timeout: float = 60) -> None:
+    """Until the PBX has no channel left and the bridge's table has caught up with it
+    (the previous round's calls ended everywhere)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = subprocess.run(["chroot", str(chroot()), "/usr/sbin/asterisk", "-rx", "core show channels count"],
                              capture_output=True, text=True).stdout
-        if out.strip().startswith("0 active channels"):
+        if out.strip().startswith("0 active channels") and (await status(http))["bridge"]["calls"] == 0:
             return
         await asyncio.sleep(0.2)
 
