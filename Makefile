@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTEST := $(VENV)/bin/python -m pytest
 
-.PHONY: lab lab-down lab-status test unit bench
+.PHONY: lab lab-down lab-status test unit bench soak
 
 lab:            ## provision and start Asterisk, the sipp phones and the bridge
 	lab/lab.sh up
@@ -19,6 +19,9 @@ test: lab       ## the whole suite; integration tests run against the lab
 
 unit:           ## unit tests only (no lab needed once .venv exists)
 	$(PYTEST) tests/unit $(PYTEST_ARGS)
+
+soak: lab       ## a minute of mixed load: no error, flat memory
+	$(PYTEST) -m soak -s tests/integration/test_soak.py
 
 bench: lab      ## benchmarks side by side with raw AMI and the HTTP manager
 	$(VENV)/bin/python -m bench

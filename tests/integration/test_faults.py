@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import time
 
-from .conftest import LAB, bridge_status
+import aiohttp
+
+from .conftest import LAB, O10_URL, RUN, USER, bridge_status
 
 
 async def test_asterisk_restart_during_a_stream_of_call_setups(api, http):
@@ -45,3 +49,73 @@ async def test_asterisk_restart_during_a_stream_of_call_setups(api, http):
     assert set(refused) <= allowed, set(refused)
     assert max(seconds for seconds, _, _ in answers) < 2.0  # nobody waited for the reconnect
     assert [code for _, code, _ in answers[reconnected + 1:]] == [200] * len(answers[reconnected + 1:])
+
+
+def asterisk_pid() -> int:
+    return int((RUN / "asterisk.pid").read_text())
+
+
+async def test_a_silently_dead_ami_link_is_noticed_by_the_watchdog(api, http):
+    """Asterisk frozen (SIGSTOP): the socket stays open, nothing answers."""
+    pid = asterisk_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        frozen = time.monotonic()
+        while (await bridge_status(http))["ami"]["state"] == "connected":
+            # ping every 5 s, 2 s to answer (the lab's defaults)
+            assert time.monotonic() - frozen < 10.0, "the watchdog did not notice the dead link"
+            await asyncio.sleep(0.2)
+        started = time.monotonic()
+        answer = await api("CallSetup", Caller="299", Callee="299")
+        assert answer.code == 402 and time.monotonic() - started < 2.0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    thawed = time.monotonic()
+    while (await bridge_status(http))["ami"]["state"] != "connected":
+        assert time.monotonic() - thawed < 10.0, "no reconnect after Asterisk came back"
+        await asyncio.sleep(0.1)
+    assert (await api("CallSetup", Caller="299", Callee="299")).code == 200
+
+
+async def test_sigterm_under_load_answers_what_it_accepted_and_keeps_the_outbox(api, http):
+    results: list[str] = []
+    stop = asyncio.Event()
+
+    async def client() -> None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as own:
+            while not stop.is_set():
+                try:
+                    async with own.get(O10_URL, params={"command": "CallSetup", "Caller": "299", "Callee": "299",
+                                                        **USER}) as response:
+                        body = await response.text()
+                        results.append("200" if "<Code>200</Code>" in body else
+                                       f"{response.status}:{body[:80]}")
+                except aiohttp.ClientConnectorError:
+                    results.append("refused")  # the listener is closed: not accepted, not lost
+                    await asyncio.sleep(0.05)
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    results.append(f"broken:{type(exc).__name__}")
+
+    clients = [asyncio.create_task(client()) for _ in range(5)]
+    await asyncio.sleep(1.0)
+    queued_before = (await bridge_status(http))["bridge"]["outbox"]["undelivered"]
+    pid = int((RUN / "bridge.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.gather(*clients)
+    restarted = await asyncio.to_thread(subprocess.run, [str(LAB), "up"], capture_output=True, text=True,
+                                        timeout=120)
+    assert restarted.returncode == 0, restarted.stderr
+
+    assert not [r for r in results if r.startswith("broken")], [r for r in results if r != "200"][:10]
+    assert results.count("200") > 20
+    assert set(results) <= {"200", "refused"}, set(results)
+    # nothing that was queued was lost: the outbox is still there after the restart
+    after = (await bridge_status(http))["bridge"]["outbox"]["undelivered"]
+    assert after >= queued_before  # the receiver is down all along: nothing delivered, nothing lost
