@@ -119,8 +119,8 @@ def chroot() -> Path:
     return Path(os.environ.get("AST_BRIDGE_LAB_CACHE", Path.home() / ".cache" / "ast_bridge")) / "asterisk-sid"
 
 
-# --- 1. CallSetup throughput ----------------------------------------------------------
-async def bench_call_setup(http: aiohttp.ClientSession) -> dict:
+async def raw_ami() -> Manager:
+    """The baseline: a plain panoramisk client (the bench user, no events)."""
     manager = Manager(host="127.0.0.1", port=5038, username="bench", secret="bench_secret",
                       events="off", ping_delay=3600)
     await manager.connect()
@@ -128,6 +128,12 @@ async def bench_call_setup(http: aiohttp.ClientSession) -> dict:
         if manager.authenticated:
             break
         await asyncio.sleep(0.1)
+    return manager
+
+
+# --- 1. CallSetup throughput ----------------------------------------------------------
+async def bench_call_setup(http: aiohttp.ClientSession) -> dict:
+    manager = await raw_ami()
     rawman = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
                                    connector=aiohttp.TCPConnector(limit=CONCURRENCY))
     async with rawman.get(RAWMAN, params={"action": "login", "username": "bench", "secret": "bench_secret"}) as r:
@@ -223,13 +229,7 @@ async def status(http: aiohttp.ClientSession) -> dict:
 async def bench_tracker_live(http: aiohttp.ClientSession) -> dict:
     """Raw AMI originates as fast as Asterisk takes them, while the bridge keeps its
     table; the bridge reports the lag of each event behind Asterisk's timestamp."""
-    manager = Manager(host="127.0.0.1", port=5038, username="bench", secret="bench_secret",
-                      events="off", ping_delay=3600)
-    await manager.connect()
-    for _ in range(50):
-        if manager.authenticated:
-            break
-        await asyncio.sleep(0.1)
+    manager = await raw_ami()
     await wait_idle(http)
     before = (await status(http))["bridge"]["tracker"]
     seconds, latencies, errors = await run_pool(
@@ -257,13 +257,7 @@ def bridge_rss_kib() -> int:
 
 
 async def bench_held_calls(http: aiohttp.ClientSession) -> dict:
-    manager = Manager(host="127.0.0.1", port=5038, username="bench", secret="bench_secret",
-                      events="off", ping_delay=3600)
-    await manager.connect()
-    for _ in range(50):
-        if manager.authenticated:
-            break
-        await asyncio.sleep(0.1)
+    manager = await raw_ami()
     await wait_idle(http)
     rss_before = bridge_rss_kib()
     calls_before = (await status(http))["bridge"]["calls"]
