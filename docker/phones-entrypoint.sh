@@ -2,8 +2,10 @@
 # The lab's sipp phones in the foreground of the `phones` container: the same
 # number -> port -> scenario table, sipp flags, working directory (the one that
 # holds tone.ulaw) and log files as ensure_phones in lab/lab.sh, with
-# ROOT=/ast_bridge. Exits (non-zero) as soon as one phone dies, so that
-# `docker compose ps` shows it and the restart policy starts all five again.
+# ROOT=/ast_bridge: -trace_err -error_file phone-N.errors, -trace_logs
+# -log_file phone-N.log (the INVITEs and DTMF a phone saw, which the tests
+# read), stderr to phone-N.out. Exits (non-zero) as soon as one phone dies, so
+# that `docker compose ps` shows it and the restart policy starts all five again.
 set -euo pipefail
 
 ROOT=/ast_bridge

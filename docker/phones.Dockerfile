@@ -1,5 +1,8 @@
 # The lab's sipp phones 101..105 (lab/lab.sh ensure_phones): sipp from Debian
 # bookworm's sip-tester, the scenarios of lab/sipp/ and the tone of lab/tone.py.
+# All of lab/sipp/: answer/ring/busy.xml for the five phones, and call.xml, the
+# phone that places a call, which the tests run on their own (see compose.yaml
+# for running it here with `docker compose exec phones`).
 # Build context: the repository root (see compose.yaml).
 FROM debian:bookworm-slim
 
