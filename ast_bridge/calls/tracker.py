@@ -322,6 +322,25 @@ class CallTracker:
             if call.from_call_setup and not call.announced:
                 self._expected.setdefault(call.call_id, (call.source, call.destination))
 
+    def merge(self, absorbed: Call, into: Call) -> None:
+        """An attended transfer joined a party of `absorbed` to `into`: its channels
+        now belong to `into`, and `absorbed` ends as Transferred."""
+        if absorbed is into or absorbed.linkedid not in self.calls:
+            return
+        for uniqueid, channel in absorbed.channels.items():
+            into.channels[uniqueid] = channel
+            self._channels[uniqueid] = into
+        absorbed.channels = {}
+        old = absorbed.state
+        absorbed.end_time = self._clock()
+        absorbed.state = CallState.TRANSFERRED
+        absorbed.result = "TransferCompleted"
+        self.calls.pop(absorbed.linkedid, None)
+        self._by_id.pop(absorbed.call_id, None)
+        self._on_change(absorbed, old)
+        self._on_end(absorbed)
+        self._update(into)
+
     def known_channels(self) -> set[str]:
         """Take before asking for `CoreShowChannels`; give to `rebuild`."""
         return set(self._channels)

@@ -152,6 +152,8 @@ async def attended_transfer(services: Services, request: Request, params: Params
     if len(keep_a) != 1 or len(keep_b) != 1:
         raise not_here(request)
     await _ami(request, actions.bridge_channels(services.ami, keep_a[0].name, keep_b[0].name))
+    # one conversation now: the target call's party joins the transferred call
+    services.tracker.merge(target, transferred)
     for channel in drop:
         try:
             await actions.hangup_channel(services.ami, channel.name)

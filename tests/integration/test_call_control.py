@@ -113,7 +113,7 @@ async def test_blind_transfer_accepts_ozeki_10_misspelling_and_refuses_bad_targe
     await eventually(lambda: not any(c.tech_name == "PJSIP/102" for c in channels()))
 
 
-async def test_attended_transfer_joins_the_two_other_parties_and_drops_the_transferor(api):
+async def test_attended_transfer_joins_the_two_other_parties_and_drops_the_transferor(api, receiver):
     first = await call_in_call(api, "101", "102")
     second = await call_in_call(api, "101", "103")
 
@@ -122,6 +122,13 @@ async def test_attended_transfer_joins_the_two_other_parties_and_drops_the_trans
     assert answer.code == 200, answer.text
     await eventually(lambda: any({"PJSIP/102", "PJSIP/103"} <= g for g in bridged_pairs()))
     await eventually(lambda: not any(c.tech_name == "PJSIP/101" for c in channels()))
+    # one conversation: the transferred call goes on, the target call ended as Transferred
+    await eventually_async(lambda: _state_is(api, first, "InCall"))
+    listed = {c.findtext("CallId") for c in (await api("ListActiveCalls")).xml.iter("Call")}
+    assert second not in listed
+    await receiver.wait_for(lambda p: p.get("CallId") == second and p.get("CallState") == "Transferred")
+    assert (await api("Hangup", CallId=first)).code == 200
+    await eventually(lambda: not channels())
 
 
 async def test_forward_call_moves_a_ringing_call_to_another_number(api):
