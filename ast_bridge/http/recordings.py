@@ -25,9 +25,9 @@ async def handle_recording(request: web.Request) -> web.StreamResponse:
     try:
         request.app[AUTH].check(request.remote, username, password)
     except OzekiError as error:
-        status = 403 if int(error.outcome.code) == 307 else 401
-        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Basic realm="ast_bridge"'}) \
-            if status == 401 else web.HTTPForbidden()
+        if int(error.outcome.code) == 307:  # the client's address is not allowed
+            raise web.HTTPForbidden() from None
+        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Basic realm="ast_bridge"'}) from None
     path = request.app[SERVICES].recordings.path_for(request.match_info["name"])
     if path is None:
         raise web.HTTPNotFound()

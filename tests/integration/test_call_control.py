@@ -8,7 +8,6 @@ import asyncio
 import io
 import wave
 
-import aiohttp
 
 from .rtp_probe import capture_rtp, tone_power
 from .conftest import RUN, asterisk_cli, bridged_pairs, channels, eventually, eventually_async, phone_dtmf

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ast_bridge.http.codes import Code, OzekiError
+from ast_bridge.http.codes import OzekiError
 from ast_bridge.http.params import Limits, Params, parse_pairs
 
 LIMITS = Limits()

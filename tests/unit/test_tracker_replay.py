@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import pytest
 from panoramisk.message import Message
 
 from ast_bridge.asterisk.actions import CALL_SETUP_CHANNEL_PREFIX
