@@ -79,8 +79,6 @@ class Store:
         self._writer: asyncio.Task | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._write_db: sqlite3.Connection | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +100,8 @@ class Store:
         assert self._write_db is not None
         try:
             for sql, params, _ in batch:
-                self._write_db.execute(sql, params)
+                if sql:  # "" is flush()'s barrier
+                    self._write_db.execute(sql, params)
             self._write_db.commit()
         except Exception:
             self._write_db.rollback()
@@ -126,7 +125,6 @@ class Store:
 
     def write(self, sql: str, params: Sequence[Any] = (), then: Callable[[], None] | None = None) -> None:
         """Queue a write; `then()` runs once it is committed."""
-        self._idle.clear()
         self._writes.put_nowait((sql, params, then))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -136,7 +134,11 @@ class Store:
         await done
 
     async def flush(self) -> None:
-        await self._idle.wait()
+        """Wait until every write queued before this call is committed (a barrier:
+        under a steady stream of writes the writer may never be idle)."""
+        if self._writer is None:
+            return
+        await self.execute("", ())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         assert self.db is not None
@@ -166,5 +168,3 @@ class Store:
                         then()
                     except Exception:
                         log.exception("after-write callback failed")
-            if self._writes.empty():
-                self._idle.set()
