@@ -19,8 +19,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _check(settings: Settings) -> int:
+    """Reach AMI, and see that the dialplan has the contexts the bridge relies on
+    (asterisk-conf/extensions_ast_bridge.conf)."""
     from ast_bridge.app import build_services
-    from ast_bridge.asterisk.actions import asterisk_info
+    from ast_bridge.asterisk.actions import PLAY_CHANNEL, asterisk_info, dialplan_context_exists
 
     services = build_services(settings)
     ami = services.ami
@@ -30,6 +32,15 @@ async def _check(settings: Settings) -> int:
         info = await asterisk_info(ami)
         print(f"AMI {settings.ami_host}:{settings.ami_port}: connected, Asterisk {info.version}, "
               f"up {info.uptime_seconds} s")
+        contexts = [settings.caller_context, settings.callee_context, settings.hold_context,
+                    settings.transfer_context, PLAY_CHANNEL.split("@", 1)[1]]
+        missing = [c for c in contexts if not await dialplan_context_exists(ami, c)]
+        if missing:
+            ok = False
+            print(f"dialplan: MISSING context(s) {', '.join(missing)}: include "
+                  "extensions_ast_bridge.conf (see README, 'Running against your own Asterisk')")
+        else:
+            print(f"dialplan: {len(contexts)} contexts present")
     else:
         print(f"AMI {settings.ami_host}:{settings.ami_port}: NOT reachable ({ami.last_error})")
     await ami.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ast_bridge.asterisk.ami import AmiClient, AmiUnsafeValue
+from ast_bridge.asterisk.ami import AmiActionFailed, AmiClient, AmiUnsafeValue
 from ast_bridge.numbers import is_dialable
 
 _CONTEXT_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -180,3 +180,13 @@ async def play_dtmf(ami: AmiClient, channel: str, digit: str, duration_ms: int =
     _require_channel(channel)
     _require(len(digit) == 1 and digit in "0123456789*#ABCD", "DTMF digit")
     await ami.send({"Action": "PlayDTMF", "Channel": channel, "Digit": digit, "Duration": str(duration_ms)})
+
+
+async def dialplan_context_exists(ami: AmiClient, context: str, timeout: float = 2.0) -> bool:
+    """Whether the dialplan has `context` (Asterisk answers an error when it has not)."""
+    _require(bool(_CONTEXT_RE.fullmatch(context)), "context")
+    try:
+        await ami.send({"Action": "Command", "Command": f"dialplan show {context}"}, timeout)
+    except AmiActionFailed:
+        return False
+    return True

@@ -27,6 +27,12 @@ def test_check_command_validates_settings_and_reaches_ami():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "configuration OK: 2 listener(s), 3 user(s)" in result.stdout
     assert "connected, Asterisk 22." in result.stdout
+    assert "dialplan: 5 contexts present" in result.stdout
+
+    missing = {**env, "AST_BRIDGE_HOLD_CONTEXT": "no-such-context"}
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "ast-bridge"), "check"], capture_output=True,
+                            text=True, env=missing, timeout=20)
+    assert result.returncode == 1 and "MISSING context(s) no-such-context" in result.stdout
 
     env["AST_BRIDGE_AMI_PORT"] = "1"  # nothing listens there
     env["AST_BRIDGE_AMI_CONNECT_TIMEOUT"] = "0.5"
