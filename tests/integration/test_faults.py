@@ -13,22 +13,31 @@ import aiohttp
 from .conftest import LAB, O10_URL, RUN, USER, bridge_status
 
 
-async def test_asterisk_restart_during_a_stream_of_call_setups(api, http):
-    answers: list[tuple[float, int, str]] = []
+async def _stream_through(api, http, fault: str) -> tuple[list[tuple[float, int, str, str | None]], float, int]:
+    """CallSetups every 20 ms while `fault` is done to Asterisk; returns the answers
+    (seconds, code, message, CallId) and when the stream started (epoch)."""
+    answers: list[tuple[float, int, str, str | None]] = []
     stop = asyncio.Event()
+    await asyncio.sleep(1.1)  # the history's second-resolution From must not reach back into the last test
+    began = time.time()
 
     async def stream() -> None:
         while not stop.is_set():
             started = time.monotonic()
             answer = await api("CallSetup", Caller="299", Callee="299")
-            answers.append((time.monotonic() - started, answer.code, answer.message))
+            answers.append((time.monotonic() - started, answer.code, answer.message, answer.get("CallId")))
             await asyncio.sleep(0.02)
 
     client = asyncio.create_task(stream())
     await asyncio.sleep(1.0)
-    restart = await asyncio.to_thread(subprocess.run, [str(LAB), "restart-asterisk"], capture_output=True,
-                                      text=True, timeout=60)
-    assert restart.returncode == 0, restart.stderr
+    if fault == "kill":
+        os.kill(asterisk_pid(), signal.SIGKILL)
+        await asyncio.sleep(1.0)
+        action = "start-asterisk"
+    else:
+        action = "restart-asterisk"
+    done = await asyncio.to_thread(subprocess.run, [str(LAB), action], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
     back = time.monotonic()
     while (await bridge_status(http))["ami"]["state"] != "connected":
         assert time.monotonic() - back < 5.0, "no reconnect within 5 s of Asterisk being back"
@@ -38,17 +47,41 @@ async def test_asterisk_restart_during_a_stream_of_call_setups(api, http):
     stop.set()
     await client
 
-    codes = {code for _, code, _ in answers}
+    codes = {code for _, code, _, _ in answers}
     assert codes <= {200, 402}, answers
-    refused = [message for _, code, message in answers if code == 402]
-    assert refused, "the restart happened while CallSetups were coming in"
+    refused = [message for _, code, message, _ in answers if code == 402]
+    assert refused, "the fault happened while CallSetups were coming in"
     # while Asterisk shuts down it may still answer, refusing (Rejected); once it is gone,
     # the bridge answers at once (PbxUnavailable)
     allowed = {f"Call connect to '299' failed with result state '{state}'"
                for state in ("PbxUnavailable", "Rejected", "PbxTimeout")}
     assert set(refused) <= allowed, set(refused)
-    assert max(seconds for seconds, _, _ in answers) < 2.0  # nobody waited for the reconnect
-    assert [code for _, code, _ in answers[reconnected + 1:]] == [200] * len(answers[reconnected + 1:])
+    assert max(seconds for seconds, _, _, _ in answers) < 2.0  # nobody waited for the reconnect
+    assert [code for _, code, _, _ in answers[reconnected + 1:]] == [200] * len(answers[reconnected + 1:])
+    return answers, began, reconnected
+
+
+async def _history_since(api, began: float) -> set[str]:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(began))
+    answer = await api("ListCallHistory", Source="299", From=stamp, RowsPerPage="1000")
+    return {call.findtext("CallId") for call in answer.xml.iter("Call")}
+
+
+async def test_asterisk_restart_during_a_stream_of_call_setups(api, http):
+    await _stream_through(api, http, "restart")
+
+
+async def test_asterisk_killed_during_a_stream_dials_no_call_twice(api, http):
+    answers, began, reconnected = await _stream_through(api, http, "kill")
+    accepted = {call_id for _, code, _, call_id in answers if code == 200}
+    after = {call_id for _, code, _, call_id in answers[reconnected + 1:] if code == 200}
+    await asyncio.sleep(1.0)  # the last calls end and reach the history
+    dialled = await _history_since(api, began)
+    # every call Asterisk ran was one the client was told about: nothing refused, and
+    # nothing sent before the crash, was dialled again after the reconnect
+    assert dialled <= accepted, dialled - accepted
+    # and every CallSetup accepted after the reconnect ran (once: CallIds are keys)
+    assert after <= dialled, after - dialled
 
 
 def asterisk_pid() -> int:

@@ -156,3 +156,33 @@ async def test_expired_notifications_are_dropped(opened):
     box.submit(f"http://127.0.0.1:{free_port()}/hook", {"Seq": "0"})
     await wait_until(lambda: box.expired == 1, timeout=3)
     assert (await box.depth())[0] == 0
+
+
+async def test_slow_receiver_is_retried_at_least_once_in_order(opened):
+    """A receiver slower than notify_timeout: the bridge gives up on that attempt and
+    sends again. The receiver may have taken the slow one too, so it can see a
+    notification twice (same X-Notification-Id: at-least-once delivery), never out
+    of order and never lost."""
+    receiver = Receiver(free_port())
+    slow_once = {"left": 1}
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        receiver.requests.append((dict(request.headers), body))
+        if slow_once["left"]:
+            slow_once["left"] -= 1
+            await asyncio.sleep(1.5)  # the outbox's timeout in these tests is 1 s
+        return web.Response()
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", receiver.port).start()
+
+    _, box = await opened()
+    ids = [box.submit(receiver.url, {"Seq": str(i)}) for i in range(3)]
+    await wait_until(lambda: box.delivered == 3, timeout=8)
+    seen = [h["X-Notification-Id"] for h, _ in receiver.requests]
+    assert seen[0] == seen[1] == ids[0]  # the slow attempt, then its retry
+    assert [i for n, i in enumerate(seen) if i not in seen[:n]] == ids  # first sightings in order
+    await runner.cleanup()
