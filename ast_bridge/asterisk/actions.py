@@ -22,6 +22,19 @@ def _require(ok: bool, what: str) -> None:
         raise AmiUnsafeValue(f"refusing to send an unsafe {what} to Asterisk")
 
 
+def _require_context(context: str, what: str = "context") -> None:
+    _require(bool(_CONTEXT_RE.fullmatch(context)), what)
+
+
+def _require_channel(channel: str) -> None:
+    # a name starting with '/' would be taken by Asterisk as a regular expression
+    _require(bool(channel) and not channel.startswith("/"), "channel name")
+
+
+def _require_dialable(number: str, what: str = "number") -> None:
+    _require(is_dialable(number), what)
+
+
 @dataclass(frozen=True)
 class CallSetupRequest:
     call_id: str
@@ -46,10 +59,10 @@ def call_setup_originate(req: CallSetupRequest) -> dict[str, str | list[str]]:
     """The Originate of a CallSetup: ring the caller through the dialplan's caller
     context; once answered, run the callee context for the callee number.
     See asterisk-conf/extensions_ast_bridge.conf for the other half of the contract."""
-    _require(is_dialable(req.caller), "caller number")
-    _require(is_dialable(req.callee), "callee number")
-    _require(bool(_CONTEXT_RE.fullmatch(req.caller_context)), "caller context")
-    _require(bool(_CONTEXT_RE.fullmatch(req.callee_context)), "callee context")
+    _require_dialable(req.caller, "caller number")
+    _require_dialable(req.callee, "callee number")
+    _require_context(req.caller_context, "caller context")
+    _require_context(req.callee_context, "callee context")
     _require(bool(_CALL_ID_RE.fullmatch(req.call_id)), "call id")
     return {
         "Action": "Originate",
@@ -99,17 +112,8 @@ async def asterisk_info(ami: AmiClient, timeout: float = 1.0) -> AsteriskInfo:
 
 async def hangup_channel(ami: AmiClient, channel: str, cause: int = 16) -> None:
     """Hang up one channel by its exact name (16: normal clearing)."""
-    # a name starting with '/' would be taken by Asterisk as a regular expression
-    _require(bool(channel) and not channel.startswith("/"), "channel name")
+    _require_channel(channel)
     await ami.send({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})
-
-
-def _require_channel(channel: str) -> None:
-    _require(bool(channel) and not channel.startswith("/"), "channel name")
-
-
-def _require_dialable(number: str) -> None:
-    _require(is_dialable(number), "number")
 
 
 async def hold_parties(ami: AmiClient, first: str, second: str, hold_context: str) -> None:
@@ -117,7 +121,7 @@ async def hold_parties(ami: AmiClient, first: str, second: str, hold_context: st
     (asterisk-conf/extensions_ast_bridge.conf, [ast-bridge-hold])."""
     _require_channel(first)
     _require_channel(second)
-    _require(bool(_CONTEXT_RE.fullmatch(hold_context)), "hold context")
+    _require_context(hold_context, "hold context")
     await ami.send({"Action": "Setvar", "Channel": first, "Variable": "AST_BRIDGE_HOLD_PEER", "Value": second})
     await ami.send({"Action": "Setvar", "Channel": second, "Variable": "AST_BRIDGE_HOLD_PEER", "Value": first})
     await ami.send({"Action": "Redirect", "Channel": first, "Context": hold_context, "Exten": "s", "Priority": "1",
@@ -136,14 +140,14 @@ async def blind_transfer(ami: AmiClient, transferor: str, context: str, target: 
     """The transferor's peer goes to `target` in `context`; the transferor leaves."""
     _require_channel(transferor)
     _require_dialable(target)
-    _require(bool(_CONTEXT_RE.fullmatch(context)), "transfer context")
+    _require_context(context, "transfer context")
     await ami.send({"Action": "BlindTransfer", "Channel": transferor, "Context": context, "Exten": target})
 
 
 async def redirect(ami: AmiClient, channel: str, context: str, exten: str) -> None:
     _require_channel(channel)
     _require_dialable(exten)
-    _require(bool(_CONTEXT_RE.fullmatch(context)), "context")
+    _require_context(context, "context")
     await ami.send({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten, "Priority": "1"})
 
 
@@ -184,7 +188,7 @@ async def play_dtmf(ami: AmiClient, channel: str, digit: str, duration_ms: int =
 
 async def dialplan_context_exists(ami: AmiClient, context: str, timeout: float = 2.0) -> bool:
     """Whether the dialplan has `context` (Asterisk answers an error when it has not)."""
-    _require(bool(_CONTEXT_RE.fullmatch(context)), "context")
+    _require_context(context, "context")
     try:
         await ami.send({"Action": "Command", "Command": f"dialplan show {context}"}, timeout)
     except AmiActionFailed:
