@@ -29,6 +29,22 @@ class CallState(str, Enum):
 ENDED_STATES = {CallState.COMPLETED, CallState.BUSY, CallState.CANCELLED, CallState.TRANSFERRED,
                 CallState.ERROR}
 
+# How a leg's Dial ended: Asterisk's DIALSTATUS, plus the dialplan's own ROUTED and
+# NOTFOUND (asterisk-conf/extensions_ast_bridge.conf). Shared by the call table and
+# the CallSetup follow-up, so both say the same of one call.
+ANSWERED_DIAL_STATUSES = frozenset({"ANSWER", "ROUTED"})
+ENDED_STATE_BY_DIAL_STATUS: dict[str, CallState] = {
+    "BUSY": CallState.BUSY,
+    "NOANSWER": CallState.BUSY,  # Ozeki: Busy also means "rang past the configured time"
+    "CANCEL": CallState.CANCELLED,
+    "CONGESTION": CallState.ERROR,
+    "CHANUNAVAIL": CallState.ERROR,
+    "NOTFOUND": CallState.ERROR,
+    "DONTCALL": CallState.ERROR,
+    "TORTURE": CallState.ERROR,
+    "INVALIDARGS": CallState.ERROR,
+}
+
 # Asterisk channel states (ChannelState) that matter here
 DOWN, RSRVD, OFFHOOK, DIALING, RING, RINGING, UP = "0", "1", "2", "3", "4", "5", "6"
 

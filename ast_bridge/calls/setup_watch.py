@@ -22,23 +22,24 @@ from datetime import datetime, timezone
 from panoramisk.message import Message
 
 from ast_bridge.asterisk.actions import call_id_from_action_id
+from ast_bridge.calls.model import ANSWERED_DIAL_STATUSES, ENDED_STATE_BY_DIAL_STATUS, CallState
 from ast_bridge.notify.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-# Asterisk's DIALSTATUS (and our own NOTFOUND) -> (Ozeki CallState, Reason)
-DIAL_STATUS_OUTCOMES: dict[str, tuple[str, str]] = {
-    "BUSY": ("Busy", "Busy"),
-    "NOANSWER": ("Busy", "NotAnswered"),  # Ozeki: Busy also means "rang past the configured time"
-    "NOTFOUND": ("Error", "NotFound"),
-    "CANCEL": ("Cancelled", "Cancelled"),
-    "CONGESTION": ("Error", "Congestion"),
-    "CHANUNAVAIL": ("Error", "Unavailable"),
-    "DONTCALL": ("Error", "Rejected"),
-    "TORTURE": ("Error", "Rejected"),
-    "INVALIDARGS": ("Error", "Error"),
+# Asterisk's DIALSTATUS (and our own NOTFOUND) -> the ErrorUrl's Reason; the call
+# state comes from the table the call table uses (calls/model.py)
+DIAL_STATUS_REASONS: dict[str, str] = {
+    "BUSY": "Busy",
+    "NOANSWER": "NotAnswered",
+    "NOTFOUND": "NotFound",
+    "CANCEL": "Cancelled",
+    "CONGESTION": "Congestion",
+    "CHANUNAVAIL": "Unavailable",
+    "DONTCALL": "Rejected",
+    "TORTURE": "Rejected",
+    "INVALIDARGS": "Error",
 }
-SUCCESS_STATUSES = {"ANSWER", "ROUTED"}
 # OriginateResponse Reason codes (Asterisk's AST_CONTROL_* numbers)
 ORIGINATE_REASONS: dict[str, tuple[str, str]] = {
     "1": ("Error", "Error"),
@@ -84,11 +85,12 @@ class CallSetupWatch:
             return
         status = (event.get("dialstatus") or "").upper()
         party = event.get("party", "")
-        if status in SUCCESS_STATUSES:
+        if status in ANSWERED_DIAL_STATUSES:
             if party == "callee":
                 self._pending.pop(call_id, None)  # both legs are up: nothing left to report
             return
-        state, reason = DIAL_STATUS_OUTCOMES.get(status, ("Error", "Error"))
+        state = ENDED_STATE_BY_DIAL_STATUS.get(status, CallState.ERROR).value
+        reason = DIAL_STATUS_REASONS.get(status, "Error")
         self._report(setup, party, event.get("number", ""), state, reason, status,
                      event.get("hangupcause", ""))
 

@@ -28,10 +28,12 @@ from collections.abc import Callable, Iterable
 
 from panoramisk.message import Message
 
-from ast_bridge.asterisk.actions import CALL_SETUP_CHANNEL_PREFIX
+from ast_bridge.asterisk.actions import CALL_SETUP_CHANNEL_PREFIX, PLAY_CHANNEL
 from ast_bridge.calls.model import (
+    ANSWERED_DIAL_STATUSES,
     DIALING,
     DOWN,
+    ENDED_STATE_BY_DIAL_STATUS,
     RINGING,
     UP,
     Call,
@@ -43,21 +45,9 @@ from ast_bridge.calls.model import (
 log = logging.getLogger(__name__)
 
 UNKNOWN = "<unknown>"
-ENDED_BY_DIAL_STATUS = {
-    "BUSY": CallState.BUSY,
-    "NOANSWER": CallState.BUSY,  # Ozeki: Busy also means "rang past the configured time"
-    "CANCEL": CallState.CANCELLED,
-    "CONGESTION": CallState.ERROR,
-    "CHANUNAVAIL": CallState.ERROR,
-    "NOTFOUND": CallState.ERROR,  # the dialplan's own status (extensions_ast_bridge.conf)
-    "DONTCALL": CallState.ERROR,
-    "TORTURE": CallState.ERROR,
-    "INVALIDARGS": CallState.ERROR,
-}
-# the channel Asterisk creates to run the `failed` extension of a failed Originate:
-# not a call of anybody's
-# and the helper channels of Play/Speak (ast_bridge.asterisk.actions.PLAY_CHANNEL)
-IGNORED_CHANNELS = ("OutgoingSpoolFailed", "Local/play@ast-bridge-play")
+# not calls of anybody's: the channel Asterisk creates to run the `failed` extension of
+# a failed Originate, and the helper channels of Play/Speak
+IGNORED_CHANNELS = ("OutgoingSpoolFailed", PLAY_CHANNEL)
 # history result states (reference §4.3, the SDK's spellings) of unanswered calls
 RESULT_BY_DIAL_STATUS = {"BUSY": "Busy", "NOANSWER": "NotAnswered", "CANCEL": "Cancelled",
                          "CONGESTION": "Error", "CHANUNAVAIL": "NotFound", "NOTFOUND": "NotFound"}
@@ -224,7 +214,7 @@ class CallTracker:
             return
         found = self._call_for(event)
         status = (event.get("dialstatus") or "").upper()
-        if found and status and status not in ("ANSWER", "ROUTED"):
+        if found and status and status not in ANSWERED_DIAL_STATUSES:
             found[0].last_dial_status = status
 
     def _moh_start(self, event: Message) -> None:
@@ -305,7 +295,7 @@ class CallTracker:
             call.state = CallState.COMPLETED
             call.result = "CallerHungUp" if call.first_hangup == "caller" else "CalleeHungUp"
         else:
-            call.state = ENDED_BY_DIAL_STATUS.get(call.last_dial_status, CallState.CANCELLED)
+            call.state = ENDED_STATE_BY_DIAL_STATUS.get(call.last_dial_status, CallState.CANCELLED)
             call.result = RESULT_BY_DIAL_STATUS.get(call.last_dial_status, call.state.value)
         self.calls.pop(call.linkedid, None)
         self._by_id.pop(call.call_id, None)
