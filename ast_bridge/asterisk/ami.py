@@ -112,7 +112,7 @@ def encode_action(action: Mapping[str, ActionValue]) -> bytes:
 
 
 class _AmiProtocol(asyncio.Protocol):
-    """Frames the byte stream into panoramisk `Message`s."""
+    """Frames the byte stream into `AmiMessage`s (asterisk/message.py)."""
 
     def __init__(self, on_message: Callable[[Message], None], on_lost: Callable[[Exception | None], None],
                  wanted: Callable[[str], bool] = lambda name: True) -> None:

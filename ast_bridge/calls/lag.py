@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from panoramisk.message import Message
+from ast_bridge.asterisk.message import AmiMessage as Message
 
 
 class LagMeter:

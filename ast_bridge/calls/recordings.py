@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from panoramisk.message import Message
+from ast_bridge.asterisk.message import AmiMessage as Message
 
 from ast_bridge.asterisk.ami import AmiClient
 from ast_bridge.asterisk.actions import start_mixmonitor

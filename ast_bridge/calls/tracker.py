@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
-from panoramisk.message import Message
+from ast_bridge.asterisk.message import AmiMessage as Message
 
 from ast_bridge.asterisk.actions import CALL_SETUP_CHANNEL_PREFIX, PLAY_CHANNEL
 from ast_bridge.calls.model import (
@@ -230,7 +230,9 @@ class CallTracker:
             self._update(found[0])
 
     def _hangup(self, event: Message) -> None:
-        uniqueid = event.get("uniqueid", "")
+        self._drop_channel(event.get("uniqueid", ""))
+
+    def _drop_channel(self, uniqueid: str) -> None:
         call = self._channels.pop(uniqueid, None)
         if call is None:
             return
@@ -289,14 +291,20 @@ class CallTracker:
             self._on_change(call, old)
 
     def _end(self, call: Call) -> None:
+        """The last channel of the call is gone: how it ended follows from whether it
+        was answered, and if not, from the last Dial status."""
+        if call.answer_time is not None:
+            self._close(call, CallState.COMPLETED,
+                        "CallerHungUp" if call.first_hangup == "caller" else "CalleeHungUp")
+        else:
+            state = ENDED_STATE_BY_DIAL_STATUS.get(call.last_dial_status, CallState.CANCELLED)
+            self._close(call, state, RESULT_BY_DIAL_STATUS.get(call.last_dial_status, state.value))
+
+    def _close(self, call: Call, state: CallState, result: str) -> None:
+        """Take an ended call out of the table and report it."""
         old = call.state
         call.end_time = self._clock()
-        if call.answer_time is not None:
-            call.state = CallState.COMPLETED
-            call.result = "CallerHungUp" if call.first_hangup == "caller" else "CalleeHungUp"
-        else:
-            call.state = ENDED_STATE_BY_DIAL_STATUS.get(call.last_dial_status, CallState.CANCELLED)
-            call.result = RESULT_BY_DIAL_STATUS.get(call.last_dial_status, call.state.value)
+        call.state, call.result = state, result
         self.calls.pop(call.linkedid, None)
         self._by_id.pop(call.call_id, None)
         self._on_change(call, old)
@@ -321,14 +329,7 @@ class CallTracker:
             into.channels[uniqueid] = channel
             self._channels[uniqueid] = into
         absorbed.channels = {}
-        old = absorbed.state
-        absorbed.end_time = self._clock()
-        absorbed.state = CallState.TRANSFERRED
-        absorbed.result = "TransferCompleted"
-        self.calls.pop(absorbed.linkedid, None)
-        self._by_id.pop(absorbed.call_id, None)
-        self._on_change(absorbed, old)
-        self._on_end(absorbed)
+        self._close(absorbed, CallState.TRANSFERRED, "TransferCompleted")
         self._update(into)
 
     def known_channels(self) -> set[str]:
@@ -353,7 +354,7 @@ class CallTracker:
             if call.linkedid in self.calls:
                 self._update(call)
         for uniqueid in [u for u in known_before if u not in seen and u in self._channels]:
-            self._hangup(Message({"Event": "Hangup", "Uniqueid": uniqueid}))
+            self._drop_channel(uniqueid)
         # calls from before a restart that Asterisk no longer has: they ended meanwhile
         for call in list(self._remembered.values()):
             if call.announced:
