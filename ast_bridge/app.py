@@ -13,24 +13,24 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from ast_bridge.asterisk.ami import AmiClient
+from ast_bridge.calls.history import CallHistory
+from ast_bridge.calls.lag import LagMeter
+from ast_bridge.calls.persistence import LiveCallStore
+from ast_bridge.calls.recordings import Recordings
 from ast_bridge.calls.setup_watch import CallSetupWatch
 from ast_bridge.calls.tracker import EVENTS, CallTracker
 from ast_bridge.commands.context import Services
 from ast_bridge.http.access_log import RedactingAccessLogger
 from ast_bridge.http.auth import Authenticator
 from ast_bridge.http.params import Limits
-from ast_bridge.http.routes import AUTH, LIMITS, SERVICES, add_routes
 from ast_bridge.http.recordings import handle_recording
+from ast_bridge.http.routes import AUTH, LIMITS, SERVICES, add_routes
 from ast_bridge.http.status import STARTED, handle_status
-from ast_bridge.calls.history import CallHistory
-from ast_bridge.calls.lag import LagMeter
-from ast_bridge.calls.persistence import LiveCallStore
-from ast_bridge.calls.recordings import Recordings
 from ast_bridge.media import Media
 from ast_bridge.notify.call_events import CallEventNotifier
 from ast_bridge.notify.outbox import Outbox
-from ast_bridge.storage import Store
 from ast_bridge.settings import Settings
+from ast_bridge.storage import Store
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,11 @@ async def _check(settings: Settings) -> int:
     """Reach AMI, and see that the dialplan has the contexts the bridge relies on
     (asterisk-conf/extensions_ast_bridge.conf)."""
     from ast_bridge.app import build_services
-    from ast_bridge.asterisk.actions import PLAY_CHANNEL, asterisk_info, dialplan_context_exists
+    from ast_bridge.asterisk.actions import (
+        PLAY_CHANNEL,
+        asterisk_info,
+        dialplan_context_exists,
+    )
 
     services = build_services(settings)
     ami = services.ami

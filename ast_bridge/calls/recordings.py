@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ast_bridge.asterisk.message import AmiMessage as Message
-
-from ast_bridge.asterisk.ami import AmiClient
 from ast_bridge.asterisk.actions import start_mixmonitor
+from ast_bridge.asterisk.ami import AmiClient
+from ast_bridge.asterisk.message import AmiMessage as Message
 from ast_bridge.calls.model import Call, ChannelInfo
 from ast_bridge.notify.outbox import Outbox
 

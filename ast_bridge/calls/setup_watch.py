@@ -19,10 +19,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ast_bridge.asterisk.message import AmiMessage as Message
-
 from ast_bridge.asterisk.actions import call_id_from_action_id
-from ast_bridge.calls.model import ANSWERED_DIAL_STATUSES, ENDED_STATE_BY_DIAL_STATUS, CallState
+from ast_bridge.asterisk.message import AmiMessage as Message
+from ast_bridge.calls.model import (
+    ANSWERED_DIAL_STATUSES,
+    ENDED_STATE_BY_DIAL_STATUS,
+    CallState,
+)
 from ast_bridge.notify.outbox import Outbox
 
 log = logging.getLogger(__name__)

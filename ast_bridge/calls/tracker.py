@@ -26,9 +26,8 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
-from ast_bridge.asterisk.message import AmiMessage as Message
-
 from ast_bridge.asterisk.actions import CALL_SETUP_CHANNEL_PREFIX, PLAY_CHANNEL
+from ast_bridge.asterisk.message import AmiMessage as Message
 from ast_bridge.calls.model import (
     ANSWERED_DIAL_STATUSES,
     DIALING,

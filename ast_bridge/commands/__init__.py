@@ -20,8 +20,8 @@ from ast_bridge.commands.call_control import (
 from ast_bridge.commands.call_history import call_history
 from ast_bridge.commands.call_lists import list_active_calls
 from ast_bridge.commands.call_setup import call_setup
-from ast_bridge.commands.extensions import list_extension_types, list_extensions
 from ast_bridge.commands.context import Request, Services
+from ast_bridge.commands.extensions import list_extension_types, list_extensions
 from ast_bridge.http.codes import Outcome
 from ast_bridge.http.params import Params
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ast_bridge.asterisk.ami import AmiClient
-from ast_bridge.calls.setup_watch import CallSetupWatch
-from ast_bridge.calls.tracker import CallTracker
 from ast_bridge.calls.history import CallHistory
 from ast_bridge.calls.lag import LagMeter
 from ast_bridge.calls.persistence import LiveCallStore
 from ast_bridge.calls.recordings import Recordings
+from ast_bridge.calls.setup_watch import CallSetupWatch
+from ast_bridge.calls.tracker import CallTracker
 from ast_bridge.media import Media
 from ast_bridge.notify.outbox import Outbox
 from ast_bridge.settings import Dialect, Settings
