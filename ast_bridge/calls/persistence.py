@@ -11,6 +11,8 @@ from ast_bridge.calls.model import Call, CallState
 from ast_bridge.storage import Store
 
 PENDING = "Pending"  # a CallSetup whose first channel has not shown up yet
+_UPSERT = ("INSERT OR REPLACE INTO live_calls (linkedid, call_id, source, destination, caller_id, start_time,"
+           " answer_time, state, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 STALE_AFTER = 86400.0
 
 
@@ -20,20 +22,15 @@ class LiveCallStore:
 
     def expect_call_setup(self, call_id: str, caller: str, callee: str) -> None:
         now = time.time()
-        self._store.write(
-            "INSERT OR REPLACE INTO live_calls (linkedid, call_id, source, destination, caller_id, start_time,"
-            " answer_time, state, updated) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            (CALL_SETUP_CHANNEL_PREFIX + call_id, call_id, caller, callee, caller, now, PENDING, now))
+        self._store.write(_UPSERT, (CALL_SETUP_CHANNEL_PREFIX + call_id, call_id, caller, callee, caller, now,
+                                    None, PENDING, now))
 
     def on_change(self, call: Call, old: CallState | None) -> None:
         if call.state.ended:
             self._store.write("DELETE FROM live_calls WHERE linkedid = ?", (call.linkedid,))
             return
-        self._store.write(
-            "INSERT OR REPLACE INTO live_calls (linkedid, call_id, source, destination, caller_id, start_time,"
-            " answer_time, state, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (call.linkedid, call.call_id, call.source, call.destination, call.caller_id, call.start_time,
-             call.answer_time, call.state.value, time.time()))
+        self._store.write(_UPSERT, (call.linkedid, call.call_id, call.source, call.destination, call.caller_id,
+                                    call.start_time, call.answer_time, call.state.value, time.time()))
 
     async def load(self) -> list[Call]:
         """Calls that were up (or CallSetups on their way) when the bridge stopped."""

@@ -173,17 +173,19 @@ async def send_dtmf(services: Services, request: Request, params: Params) -> Out
     caller, callee = talking_parties(call, request)
     targets = [caller] if party == "caller" else [callee] if party == "callee" else [caller, callee]
     await _ami(request, actions.play_dtmf(services.ami, targets[0].name, keys[0]))
-    task = asyncio.create_task(_rest_of_dtmf(services, [t.name for t in targets], keys, first_sent=True))
+    task = asyncio.create_task(_rest_of_dtmf(services, [t.name for t in targets], keys))
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)
     return Outcome()
 
 
-async def _rest_of_dtmf(services: Services, channels: list[str], keys: str, first_sent: bool) -> None:
+async def _rest_of_dtmf(services: Services, channels: list[str], keys: str) -> None:
+    """Every key to every channel but the first key to the first channel (sent
+    before the answer), one key every 250 ms."""
     try:
         for index, key in enumerate(keys):
             for position, channel in enumerate(channels):
-                if first_sent and index == 0 and position == 0:
+                if index == 0 and position == 0:
                     continue
                 await actions.play_dtmf(services.ami, channel, key)
             await asyncio.sleep(0.25)
@@ -206,10 +208,15 @@ async def record(services: Services, request: Request, params: Params) -> Outcom
     return Outcome()
 
 
-async def _play(services: Services, request: Request, call: Call, party: str, media_path: str,
-                repeat: bool = False, timeout: int = 0) -> Outcome:
+def _play_target(call: Call, request: Request, party: str) -> ChannelInfo:
+    """The channel ChanSpy attaches to (for `all` it barges in on both from there);
+    checked before any audio is prepared."""
     caller, callee = talking_parties(call, request)
-    target = callee if party == "callee" else caller
+    return callee if party == "callee" else caller
+
+
+async def _play(services: Services, request: Request, target: ChannelInfo, party: str, media_path: str,
+                repeat: bool = False, timeout: int = 0) -> Outcome:
     await _ami(request, actions.play_to_channel(services.ami, target.name, party == "all", media_path,
                                                 repeat=repeat, timeout=timeout))
     return Outcome()
@@ -233,14 +240,14 @@ async def play(services: Services, request: Request, params: Params) -> Outcome:
     if timeout is not None and (not re.fullmatch(r"[0-9]{1,5}", timeout) or int(timeout) > 86400):
         raise OzekiError(Code.INVALID_PARAMETER, "Timeout", request.command)
     assert audio is not None and party is not None
-    talking_parties(call, request)
+    target = _play_target(call, request, party)
     if audio.lower().startswith(("http://", "https://")):
         url = params.url("AudioFile")
         assert url is not None
         path = await _media(request, services.media.from_url(url))
     else:
         path = await _media(request, services.media.from_sound_folder(audio))
-    return await _play(services, request, call, party, path, repeat=repeat,
+    return await _play(services, request, target, party, path, repeat=repeat,
                        timeout=int(timeout) if timeout else (300 if repeat else 0))
 
 
@@ -253,6 +260,6 @@ async def speak(services: Services, request: Request, params: Params) -> Outcome
     voice = (params.text("Voice", "Language", required=False, max_length=40)
              or services.settings.tts_voice).replace("_", "-").lower()
     assert text is not None and party is not None
-    talking_parties(call, request)
+    target = _play_target(call, request, party)
     path = await _media(request, services.media.from_text(text, voice))
-    return await _play(services, request, call, party, path)
+    return await _play(services, request, target, party, path)
