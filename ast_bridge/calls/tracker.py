@@ -13,10 +13,11 @@ time, vanished calls end (and are notified), nothing is flushed blindly.
 
 Rate: replaying the recorded lab streams (tests/fixtures/ami) on the 2-core lab
 machine, `handle()` takes about 500,000 tracked events/s (750,000 AMI messages/s
-including the ones it ignores); with panoramisk's parsing of the raw stream in
-front, about 100,000 messages/s. A CallSetup produces about 45 filtered events,
-so the table keeps up with well over 2,000 call set-ups per second, more than
-Asterisk originates on this machine (see tests/unit/test_tracker_replay.py).
+including the ones it ignores); with the parsing of the raw stream in front
+(asterisk/message.py), about 115,000 messages/s. A CallSetup between two phones
+brings about 40 events through manager.conf's eventfilter, so the table keeps up
+with some 2,500 call set-ups per second, more than Asterisk completes on this
+machine (see tests/unit/test_tracker_replay.py and docs/benchmarks.md).
 """
 
 from __future__ import annotations
