@@ -32,22 +32,34 @@ class AmiMessage(dict):
         return ""
 
 
+# header names as sent -> lower-cased: AMI uses a few hundred names, so each is
+# lowered once (bounded in case a peer sends arbitrary ones)
+_LOWERED: dict[str, str] = {}
+
+
 def parse_message(frame: str) -> AmiMessage | None:
-    """Parse one `\\r\\n`-separated frame; None when it is neither event nor response."""
-    message = AmiMessage()
+    """Parse one `\\r\\n`-separated frame; None when it is neither event nor response.
+    Built in a plain dict (the case-insensitive `in` of AmiMessage costs a call per
+    header), then wrapped: half the time of building the AmiMessage directly."""
+    fields: dict[str, Any] = {}
+    lowered = _LOWERED
     for line in frame.split("\r\n"):
         key, sep, value = line.partition(": ")
         if not sep:
             continue
-        key = key.lower()
-        if key in message:
-            previous = dict.__getitem__(message, key)
+        name = lowered.get(key)
+        if name is None:
+            name = key.lower()
+            if len(lowered) < 4096:
+                lowered[key] = name
+        if name in fields:
+            previous = fields[name]
             if isinstance(previous, list):
                 previous.append(value)
             else:
-                dict.__setitem__(message, key, [previous, value])
+                fields[name] = [previous, value]
         else:
-            dict.__setitem__(message, key, value)
-    if "event" in message or "response" in message:
-        return message
+            fields[name] = value
+    if "event" in fields or "response" in fields:
+        return AmiMessage(fields)
     return None

@@ -59,7 +59,9 @@ class CallHistory:
         await self._store.execute("DELETE FROM call_history WHERE end_time < ?", (time.time() - self._retention,))
 
     async def search(self, query: HistoryQuery) -> tuple[int, list[HistoryRow]]:
-        """(total matches, the requested page), newest first."""
+        """(total matches, the requested page), newest first. Calls that ended before
+        the query are in it: the queued writes are committed first."""
+        await self._store.flush()
         where, params = [], []
         for name, value in query.filters.items():
             where.append(f"{FILTER_COLUMNS[name]} = ?")

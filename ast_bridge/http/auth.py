@@ -48,6 +48,7 @@ class Authenticator:
         self.required = required
         self._cache_key = secrets.token_bytes(32)
         self._verified: set[bytes] = set()
+        self._address_decisions: dict[str, bool] = {}
         # what an unknown user's password is checked against, so that it costs the same
         hashed = [u.password for u in self._users.values() if u.password.startswith(PBKDF2_PREFIX + "$")]
         iterations = max((int(p.split("$")[1]) for p in hashed if p.split("$")[1].isdigit()), default=0)
@@ -56,6 +57,17 @@ class Authenticator:
     def address_allowed(self, remote: str | None) -> bool:
         if remote is None:
             return False
+        # clients are few and come back on every request: the answer per address is
+        # kept (bounded), parsing it each time was a visible share of a request's CPU
+        known = self._address_decisions.get(remote)
+        if known is None:
+            known = self._address_decision(remote)
+            if len(self._address_decisions) >= 4096:
+                self._address_decisions.clear()
+            self._address_decisions[remote] = known
+        return known
+
+    def _address_decision(self, remote: str) -> bool:
         try:
             address = ipaddress.ip_address(remote.split("%", 1)[0])
         except ValueError:

@@ -89,6 +89,7 @@ class Outbox:
     # --- status --------------------------------------------------------------------------
     async def depth(self) -> tuple[int, float | None]:
         """(undelivered notifications, age in seconds of the oldest)."""
+        await self._store.flush()  # a row counted as delivered or expired is gone from the count too
         rows = await self._store.fetchall("SELECT COUNT(*) AS n, MIN(created) AS oldest FROM outbox")
         count, oldest = rows[0]["n"], rows[0]["oldest"]
         return count, (round(time.time() - oldest, 3) if oldest is not None else None)

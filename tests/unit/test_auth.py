@@ -141,3 +141,14 @@ def test_auth_not_required() -> None:
     with pytest.raises(OzekiError) as excinfo:
         auth.check("10.0.0.1", None, None)
     assert excinfo.value.outcome.code is Code.FORBIDDEN_ADDRESS
+
+
+def test_address_decisions_are_the_same_when_asked_again(auth: Authenticator) -> None:
+    # the answer per address is kept: asking twice (or after many other addresses
+    # filled and emptied the memo) must not change it
+    for _ in range(2):
+        assert auth.address_allowed("10.1.2.3") and not auth.address_allowed("10.9.1.1")
+        assert not auth.address_allowed("192.0.2.7") and not auth.address_allowed("not an address")
+    for n in range(5000):
+        auth.address_allowed(f"10.{n // 256 % 256}.{n % 256}.1")
+    assert auth.address_allowed("127.0.0.1") and not auth.address_allowed("10.9.1.1")
