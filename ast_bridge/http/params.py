@@ -31,6 +31,8 @@ def parse_pairs(raw: str, limits: Limits) -> list[tuple[str, str]]:
     """Decode `a=b&c=d` strictly as UTF-8. Raises 300 on anything undecodable."""
     if not raw:
         return []
+    if "%" not in raw and "+" not in raw:
+        return _split_plain(raw, limits)
     try:
         pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict",
                           max_num_fields=limits.max_parameters)
@@ -38,6 +40,20 @@ def parse_pairs(raw: str, limits: Limits) -> list[tuple[str, str]]:
         raise OzekiError(Code.PARSE_ERROR, "parameters are not valid UTF-8") from None
     except ValueError:
         raise OzekiError(Code.PARSE_ERROR, "too many parameters") from None
+    return pairs
+
+
+def _split_plain(raw: str, limits: Limits) -> list[tuple[str, str]]:
+    """`parse_qsl(raw, keep_blank_values=True, ...)` for a query with nothing to
+    unquote (no `%`, no `+`): the common case, where parse_qsl's pure-Python
+    unquote of every name and value was a tenth of a request's CPU."""
+    if raw.count("&") + 1 > limits.max_parameters:
+        raise OzekiError(Code.PARSE_ERROR, "too many parameters")
+    pairs = []
+    for field in raw.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((name, value))
     return pairs
 
 

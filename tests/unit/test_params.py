@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ast_bridge.http.codes import OzekiError
 from ast_bridge.http.params import Limits, Params, parse_pairs
@@ -24,6 +28,20 @@ def test_parse_pairs_decodes_percent_and_plus() -> None:
         ("Command", "CallSetup"), ("Caller", "+3612345"), ("Name", "J\u00fcrgen S"), ("Empty", ""),
     ]
     assert parse_pairs("", LIMITS) == []
+
+
+@given(st.text(alphabet=st.sampled_from("ab=&;% +\u00e9\x00"), max_size=40))
+def test_parse_pairs_is_parse_qsl_with_or_without_anything_to_unquote(query: str) -> None:
+    # the shortcut for queries without `%` and `+` must answer exactly like parse_qsl
+    limits = Limits(max_parameters=6)
+    try:
+        expected = urllib.parse.parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="strict",
+                                          max_num_fields=limits.max_parameters)
+    except (ValueError, UnicodeDecodeError):
+        with pytest.raises(OzekiError):
+            parse_pairs(query, limits)
+        return
+    assert parse_pairs(query, limits) == expected
 
 
 @pytest.mark.parametrize("query", ["Caller=%FF", "Caller=%C3", "Caller=%C3%28", "Na%FFme=1", "x=%ED%A0%80"])
