@@ -20,7 +20,7 @@ from ast_bridge.calls.recordings import Recordings
 from ast_bridge.calls.setup_watch import CallSetupWatch
 from ast_bridge.calls.tracker import EVENTS, CallTracker
 from ast_bridge.commands.context import Services
-from ast_bridge.http.access_log import RedactingAccessLogger
+from ast_bridge.http.access_log import RedactingAccessLogger, quiet_malformed_requests
 from ast_bridge.http.auth import Authenticator
 from ast_bridge.http.params import Limits
 from ast_bridge.http.recordings import handle_recording
@@ -138,6 +138,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; in-flight requests are answered before exit."""
     app = build_app(settings)
+    quiet_malformed_requests()
     runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, handle_signals=False,
                            shutdown_timeout=5.0)
     await runner.setup()

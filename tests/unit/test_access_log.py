@@ -45,3 +45,32 @@ def test_logger_writes_redacted_line(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="test.access"):
         access.log(request, SimpleNamespace(status=200), 0.0123)  # type: ignore[arg-type]
     assert caplog.messages == ['10.0.0.7 "GET /api?Command=X&Username=***&Password=***" 200 12.3ms']
+
+
+async def test_malformed_http_is_one_warning_line_without_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    from aiohttp import web
+
+    from ast_bridge.http.access_log import quiet_malformed_requests
+
+    quiet_malformed_requests()
+    quiet_malformed_requests()  # idempotent
+    runner = web.AppRunner(web.Application())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /api HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+    finally:
+        await runner.cleanup()
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
+    server = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [r.levelno for r in server] == [logging.WARNING]
+    assert server[0].getMessage() == "malformed HTTP request from 127.0.0.1: Invalid character in Content-Length"
+    assert server[0].exc_info is None and server[0].exc_text is None
