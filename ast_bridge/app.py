@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ast_bridge.asterisk.ami import AmiClient
+from ast_bridge.asterisk.ami import AmiActionLinks, AmiClient
 from ast_bridge.calls.history import CallHistory
 from ast_bridge.calls.lag import LagMeter
 from ast_bridge.calls.persistence import LiveCallStore
@@ -50,6 +50,9 @@ def build_services(settings: Settings) -> Services:
     # the event stream. Actions go on a link without call events; the call table and
     # everything else that listens reads the event link.
     ami = _ami_client(settings, events="system")
+    # CallSetup's Originates are spread over `ami_action_links` sessions, `ami` first
+    action_links = AmiActionLinks([ami] + [_ami_client(settings, events="system")
+                                           for _ in range(settings.ami_action_links - 1)])
     events = _ami_client(settings, events="on")
     store = Store(settings.database)
     outbox = Outbox(store, timeout=settings.notify_timeout, expiry=settings.notify_expiry,
@@ -91,7 +94,7 @@ def build_services(settings: Settings) -> Services:
                   settings.asterisk_media_dir or str(settings.media_dir.resolve()), settings.play_max_bytes)
     return Services(settings=settings, ami=ami, outbox=outbox, setups=setups, tracker=tracker, history=history,
                     store=store, live_calls=live_calls, recordings=recordings, media=media, lag=lag,
-                    ami_events=events)
+                    ami_events=events, action_links=action_links)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -101,12 +104,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     services.tracker.remember(await services.live_calls.load())
     await services.outbox.start()
     await services.ami_events.start()
-    await services.ami.start()
+    await services.action_links.start()
     purger = asyncio.create_task(_purge_history_hourly(services))
     yield
     purger.cancel()
     await services.recordings.close()
-    await services.ami.close()
+    await services.action_links.close()
     await services.ami_events.close()
     await services.outbox.close()
     await services.store.close()

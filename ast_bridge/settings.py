@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     ami_secret: str = "ast_bridge_secret"
     ami_connect_timeout: float = Field(default=2.0, gt=0)
     ami_action_timeout: float = Field(default=1.5, gt=0)
+    # AMI sessions CallSetup's Originates are spread over (Asterisk answers one
+    # session's actions one at a time); 1 = everything on the main action link
+    ami_action_links: int = Field(default=2, ge=1, le=8)
     ami_ping_interval: float = Field(default=5.0, gt=0)
     ami_ping_timeout: float = Field(default=2.0, gt=0)
     ami_reconnect_min: float = Field(default=0.2, gt=0)

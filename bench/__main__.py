@@ -450,7 +450,7 @@ def asterisk_version() -> str:
 
 def report(results: dict) -> str:
     cs = results["call_setup"]
-    b, raw, httpm = cs["bridge"], cs["raw_ami"], cs["http_manager"]
+    b, raw = cs["bridge"], cs["raw_ami"]
     held, live, replay, notes = results["held"], results["tracker_live"], results["tracker_replay"], \
         results["notifications"]
     lines = [
@@ -587,12 +587,13 @@ async def main() -> int:
     (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
     print(text)
     b, raw, pairs = call_setup["bridge"], call_setup["raw_ami"], call_setup["paired"]
+    single = call_setup["one_at_a_time"]
     print(f"ratios: bridge/raw_ami completed={pairs['bridge/raw_ami completed']['median']:.2f} "
           f"accepted={pairs['bridge/raw_ami accepted']['median']:.2f} "
           f"bridge/http_manager completed={pairs['bridge/http_manager completed']['median']:.2f} "
           f"accepted={pairs['bridge/http_manager accepted']['median']:.2f} "
           f"added_p50_ms={b['p50_ms'] - raw['p50_ms']:.2f} "
-          f"(one in flight {call_setup['one_at_a_time']['bridge']['p50_ms'] - call_setup['one_at_a_time']['raw_ami']['p50_ms']:.2f}) "
+          f"(one in flight {single['bridge']['p50_ms'] - single['raw_ami']['p50_ms']:.2f}) "
           f"list1000_p50_ms={held['list_xe_p50_ms']:.1f} kib_per_call={held['table_kib_per_call']:.2f}")
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ast_bridge.asterisk.ami import AmiClient
+from ast_bridge.asterisk.ami import AmiActionLinks, AmiClient
 from ast_bridge.calls.history import CallHistory
 from ast_bridge.calls.lag import LagMeter
 from ast_bridge.calls.persistence import LiveCallStore
@@ -31,6 +31,7 @@ class Services:
     media: Media
     lag: LagMeter
     ami_events: AmiClient  # the link the call table listens on (`ami` carries actions)
+    action_links: AmiActionLinks  # `ami` first, then the links CallSetups are spread over
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ def _link(ami) -> dict:
         "connects": ami.connects,
         "last_error": ami.last_error,
         "protocol_version": ami.protocol_version,
+        "actions_sent": ami.actions_sent,
     }
 
 
@@ -46,6 +47,8 @@ async def handle_status(request: web.Request) -> web.Response:
     body = {
         "ami": _link(ami),
         "ami_events": _link(services.ami_events),
+        # the links CallSetups are spread over besides `ami` (setting ami_action_links)
+        "ami_action_links": [_link(link) for link in services.action_links.links[1:]],
         "asterisk": {"version": version, "uptime_seconds": uptime},
         "bridge": {
             "version": __version__,

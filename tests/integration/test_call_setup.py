@@ -9,6 +9,8 @@ import aiohttp
 from .conftest import (
     O10_URL,
     XE_URL,
+    asterisk_cli,
+    bridge_status,
     bridged_pairs,
     channels,
     eventually,
@@ -154,3 +156,25 @@ async def test_missing_parameters_and_bad_credentials(api):
     assert answer.code == 200, answer.text  # a user whose password is stored hashed
     answer = await api("CallSetup", Caller="101", Callee="102", auth=False, Username="no_api", Password="no_api")
     assert (answer.code, answer.message) == (306, "User is not allowed to use API in ACL")
+
+
+async def test_call_setups_are_spread_over_the_action_links(api, http: aiohttp.ClientSession):
+    # the lab runs the default ami_action_links = 2: Asterisk has a session for each
+    # action link and one for the event link, and a burst of CallSetups uses both
+    # action sessions (Asterisk answers one session's actions one at a time)
+    status = await bridge_status(http)
+    links = [status["ami"], *status["ami_action_links"]]
+    assert len(links) == 2 and all(link["state"] == "connected" for link in links), links
+    sessions = [line for line in asterisk_cli("manager show connected").splitlines()
+                if line.split()[:1] == ["ast_bridge"]]
+    assert len(sessions) == 3, sessions
+    before = [link["actions_sent"] for link in links]
+
+    answers = await asyncio.gather(*(api("CallSetup", Caller="299", Callee="299") for _ in range(40)))
+
+    assert [a.code for a in answers] == [200] * 40, [a.text for a in answers if a.code != 200][:1]
+    status = await bridge_status(http)
+    sent = [link["actions_sent"] - b for link, b in zip([status["ami"], *status["ami_action_links"]], before)]
+    # 40 Originates, the second /status's two actions, at most a watchdog Ping or three;
+    # a share on each link
+    assert 40 <= sum(sent) <= 45 and min(sent) >= 5, sent

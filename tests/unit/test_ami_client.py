@@ -16,11 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from panoramisk.message import Message  # noqa: F401
 
-from ast_bridge.asterisk.message import AmiMessage
-
 from ast_bridge.asterisk import ami as ami_module
 from ast_bridge.asterisk.ami import (
     AmiActionFailed,
+    AmiActionLinks,
     AmiClient,
     AmiState,
     AmiTimeout,
@@ -29,6 +28,7 @@ from ast_bridge.asterisk.ami import (
     check_action,
     encode_action,
 )
+from ast_bridge.asterisk.message import AmiMessage
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
@@ -439,3 +439,33 @@ async def test_watchdog_reconnects_when_pings_go_unanswered(server: FakeAmi, mak
     assert client.connects == 2
     assert client.connected
     assert len(server.actions_named("Ping", connection=2)) >= 1
+
+
+# --- several action links ---------------------------------------------------------------------
+async def test_action_links_pick_the_connected_link_with_fewest_actions_in_flight(
+        server: FakeAmi, make_client: ClientFactory) -> None:
+    main, extra = await make_client(server.port), await make_client(server.port)
+    links = AmiActionLinks([main, extra])
+    assert links.main is main and links.pick() is main  # a tie goes to the main link
+    server.silent = True  # answers nothing: what is sent stays in flight
+    first = asyncio.create_task(links.pick().send({"Action": "Originate"}, timeout=1.0))
+    await wait_until(lambda: main.in_flight == 1)
+    second = asyncio.create_task(links.pick().send({"Action": "Originate"}, timeout=1.0))
+    await wait_until(lambda: extra.in_flight == 1)
+    assert (main.in_flight, extra.in_flight) == (1, 1)
+    assert {c for c, a in server.actions if a.get("Action") == "Originate"} == {1, 2}  # one per session
+    for task in (first, second):
+        with pytest.raises(AmiTimeout):
+            await task
+    assert (main.in_flight, extra.in_flight) == (0, 0)
+    await extra.close()
+    assert links.pick() is main  # a link that is down is not picked
+    await main.close()
+    assert links.pick() is main  # none up: the main link, whose send says why
+    with pytest.raises(AmiUnavailable):
+        await links.pick().send({"Action": "Ping"})
+
+
+def test_action_links_need_one_link() -> None:
+    with pytest.raises(ValueError):
+        AmiActionLinks([])
