@@ -25,14 +25,15 @@ Properties:
   they are sent, and no command fails internally (the "failed unexpectedly" path
   that turns any exception into a 303), bugs listed in KNOWN_BUGS aside.
 
-Run with `-s` to see how many cases each property ran (printed when the module's
-fixture is torn down).
+How many cases ran is printed in every run when the module's fixture is torn down;
+with `-s` or `-v` also per property.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import gzip
 import json
 import logging
@@ -390,7 +391,7 @@ async def _cancel_leftovers() -> None:
 
 
 @pytest.fixture(scope="module")
-def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
+def bridge(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Bridge]:
     capture = _Capture()
     loggers = [logging.getLogger("ast_bridge")]
     for logger in loggers:
@@ -447,11 +448,16 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
         loop.close()
         for logger in loggers:
             logger.removeHandler(capture)
+        # how many cases ran is part of every test report: written past the output
+        # capture; per property with -s or -v
         total = sum(CASES.values())
-        print("\n[bad input] hypothesis cases run per property:")
-        for name, count in sorted(CASES.items()):
-            print(f"[bad input]   {name}: {count}")
-        print(f"[bad input] total: {total} cases")
+        lines = [f"[bad input]   {name}: {count}" for name, count in sorted(CASES.items())]
+        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if pytestconfig.getoption("verbose") > 0 or pytestconfig.getoption("capture") == "no":
+                print("\n[bad input] hypothesis cases run per property:")
+                print("\n".join(lines))
+            print(f"\n[bad input] {total} hypothesis cases ran over the HTTP surface ({len(CASES)} properties)")
 
 
 # --- checking answers --------------------------------------------------------------------------
