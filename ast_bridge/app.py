@@ -45,12 +45,12 @@ def _ami_client(settings: Settings, events: str) -> AmiClient:
 
 
 def build_services(settings: Settings) -> Services:
-    # Two AMI links: Asterisk answers a session's actions in turn with the events it
-    # owes that session, so on one busy link an Originate's answer would wait behind
-    # the event stream. Actions go on a link without call events; the call table and
-    # everything else that listens reads the event link.
+    # Separate AMI links for actions and events: Asterisk answers a session's actions
+    # in turn with the events it owes that session, so on one busy link an Originate's
+    # answer would wait behind the event stream. Actions go on links without call
+    # events (CallSetup's Originates spread over `ami_action_links` of them, `ami`
+    # first); the call table and everything else that listens reads the event link.
     ami = _ami_client(settings, events="system")
-    # CallSetup's Originates are spread over `ami_action_links` sessions, `ami` first
     action_links = AmiActionLinks([ami] + [_ami_client(settings, events="system")
                                            for _ in range(settings.ami_action_links - 1)])
     events = _ami_client(settings, events="on")
