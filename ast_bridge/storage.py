@@ -12,7 +12,8 @@ its own connection, in its own thread (WAL lets the reader see each commit).
 Commits are grouped: after one, the writer lets `commit_interval` pass before
 taking the next batch. Each commit writes every page it touched to the WAL; with
 a commit per handful of rows that was ~50 KB of disk writes per call (measured),
-and one thread hop per handful of rows. An idle store commits a lone write at once.
+and one thread hop per handful of rows. An idle store commits a lone write at once,
+and a reader that waits on `flush()` for a client ends the pause early.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Store:
     def __init__(self, path: str | Path, commit_interval: float = 0.005) -> None:
         self.path = Path(path)
         self._commit_interval = commit_interval
+        self._urgent = asyncio.Event()  # someone waits for the next commit
         self.db: aiosqlite.Connection | None = None
         self._writes: asyncio.Queue[Write | None] = asyncio.Queue()
         self._writer: asyncio.Task | None = None
@@ -135,16 +137,25 @@ class Store:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Queue a write behind the others and wait until it is committed."""
-        done = asyncio.get_running_loop().create_future()
-        self.write(sql, params, then=lambda: done.done() or done.set_result(None))
-        await done
+        await self._queue_committed(sql, params)
 
-    async def flush(self) -> None:
+    async def flush(self, urgent: bool = True) -> None:
         """Wait until every write queued before this call is committed (a barrier:
-        under a steady stream of writes the writer may never be idle)."""
+        under a steady stream of writes the writer may never be idle). `urgent`
+        (a client waits for the answer) cuts the writer's pause between commits short;
+        background work passes False and keeps the commits grouped."""
         if self._writer is None:
             return
-        await self.execute("", ())
+        committed = self._queue_committed("", ())
+        if urgent:
+            self._urgent.set()
+        await committed
+
+    def _queue_committed(self, sql: str, params: Sequence[Any]) -> asyncio.Future:
+        """Queue a write ("" is a barrier); the future is done once it is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self.write(sql, params, then=lambda: done.done() or done.set_result(None))
+        return done
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         assert self.db is not None
@@ -174,5 +185,9 @@ class Store:
                         then()
                     except Exception:
                         log.exception("after-write callback failed")
-            if self._commit_interval:
-                await asyncio.sleep(self._commit_interval)
+            if self._commit_interval and not self._urgent.is_set():
+                try:
+                    await asyncio.wait_for(self._urgent.wait(), self._commit_interval)
+                except TimeoutError:
+                    pass
+            self._urgent.clear()

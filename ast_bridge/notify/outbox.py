@@ -103,7 +103,7 @@ class Outbox:
         wake = self._wake.setdefault(url, asyncio.Event())
         while True:
             wake.clear()
-            await self._store.flush()
+            await self._store.flush(urgent=False)
             rows = await self._store.fetchall(
                 "SELECT * FROM outbox WHERE url = ? ORDER BY id LIMIT 200", (url,))
             if not rows:
