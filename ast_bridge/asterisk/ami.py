@@ -219,6 +219,7 @@ class AmiClient:
         self._protocol: _AmiProtocol | None = None
         self._lost: asyncio.Future | None = None
         self._booted: asyncio.Event | None = None
+        self._check_link: asyncio.Event | None = None  # an action went unanswered: ping now
         self._runner: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
 
@@ -296,6 +297,8 @@ class AmiClient:
             async with asyncio.timeout(timeout if timeout is not None else self.action_timeout):
                 return await future
         except TimeoutError:
+            if self._check_link is not None and fields.get("Action") != "Ping":
+                self._check_link.set()  # the strongest hint of a dead link: the watchdog looks now
             raise AmiTimeout(f"no answer from Asterisk to {fields.get('Action')}") from None
         finally:
             self._pending.pop(action_id, None)
@@ -376,6 +379,7 @@ class AmiClient:
         loop = asyncio.get_running_loop()
         self._lost = loop.create_future()
         self._booted = asyncio.Event()
+        self._check_link = asyncio.Event()
         async with asyncio.timeout(self.connect_timeout):
             _, protocol = await loop.create_connection(
                 lambda: _AmiProtocol(self._on_message, self._on_lost, self._wants_event), self.host, self.port
@@ -413,9 +417,16 @@ class AmiClient:
         return True
 
     async def _watchdog(self) -> None:
-        """Ping on a quiet schedule; a ping that is not answered means a dead link."""
+        """Ping on a quiet schedule, and at once after an action went unanswered; a
+        ping that is not answered means a dead link."""
+        check = self._check_link
+        assert check is not None
         while True:
-            await asyncio.sleep(self.ping_interval)
+            try:
+                await asyncio.wait_for(check.wait(), self.ping_interval)
+            except TimeoutError:
+                pass
+            check.clear()
             try:
                 await self._send({"Action": "Ping"}, self.ping_timeout, as_list=False, require_connected=True)
             except AmiTimeout:
