@@ -37,6 +37,7 @@ import contextlib
 import gzip
 import json
 import logging
+import os
 import re
 import socket
 import xml.etree.ElementTree as ET
@@ -518,8 +519,14 @@ def assert_no_internal_error(bridge: Bridge) -> None:
         event(f"known bug hit: {bug}")
 
 
+# The same cases every run by default, so that `make test` (and CI) is reproducible;
+# AST_BRIDGE_FUZZ=1 draws new ones each run, to look further (it once found a wrong
+# boundary in this file's own model of aiohttp).
+EXPLORE = os.environ.get("AST_BRIDGE_FUZZ", "") not in ("", "0")
+
+
 def hypothesis_settings(examples: int) -> settings:
-    return settings(max_examples=examples, deadline=None, derandomize=False, database=None,
+    return settings(max_examples=examples, deadline=None, derandomize=not EXPLORE, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much, HealthCheck.large_base_example])
 
