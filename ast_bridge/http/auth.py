@@ -82,6 +82,11 @@ class Authenticator:
         """Return the authenticated user name (None when auth is off), or raise."""
         if not self.address_allowed(remote):
             raise OzekiError(Code.FORBIDDEN_ADDRESS)
+        return self.check_credentials(username, password)
+
+    def check_credentials(self, username: str | None, password: str | None) -> str | None:
+        """`check` for a client whose address was already allowed (the API checks the
+        address first, before it parses the request)."""
         if not self.required:
             return None
         if not username or password is None or password == "":

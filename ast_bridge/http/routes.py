@@ -74,7 +74,7 @@ async def handle_api(request: web.Request) -> web.Response:
             # messages name the command as Ozeki spells it, whatever case the client used
             params.command_name = command_name = command.name
         params.check_values()
-        username = auth.check(request.remote, params.raw("Username"), params.raw("Password"))
+        username = auth.check_credentials(params.raw("Username"), params.raw("Password"))
         if command is None:
             raise OzekiError(Code.NOT_IMPLEMENTED_COMMAND, command_name)
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
