@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from ast_bridge.asterisk import actions
 from ast_bridge.asterisk.ami import AmiActionFailed, AmiError
@@ -236,9 +235,7 @@ async def play(services: Services, request: Request, params: Params) -> Outcome:
     party = params.choice("Party", PARTIES)
     audio = params.text("AudioFile", max_length=2048)
     repeat = params.choice("Repeat", ("true", "false"), required=False, default="false") == "true"
-    timeout = params.raw("Timeout")
-    if timeout is not None and (not re.fullmatch(r"[0-9]{1,5}", timeout) or int(timeout) > 86400):
-        raise OzekiError(Code.INVALID_PARAMETER, "Timeout", request.command)
+    timeout = params.integer("Timeout", 0, 86400, max_digits=5)
     assert audio is not None and party is not None
     target = _play_target(call, request, party)
     if audio.lower().startswith(("http://", "https://")):
@@ -248,7 +245,7 @@ async def play(services: Services, request: Request, params: Params) -> Outcome:
     else:
         path = await _media(request, services.media.from_sound_folder(audio))
     return await _play(services, request, target, party, path, repeat=repeat,
-                       timeout=int(timeout) if timeout else (300 if repeat else 0))
+                       timeout=timeout if timeout is not None else (300 if repeat else 0))
 
 
 async def speak(services: Services, request: Request, params: Params) -> Outcome:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from ast_bridge.calls.history import FILTER_COLUMNS, HistoryQuery, HistoryRow
@@ -14,15 +13,6 @@ from ast_bridge.ozeki_time import o10_duration, o10_time
 from ast_bridge.settings import Dialect
 
 MAX_ROWS_PER_PAGE = 1000
-
-
-def _int(params: Params, name: str, default: int, low: int, high: int) -> int:
-    raw = params.raw(name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
-        raise invalid_parameter(name, params.command_name)
-    return int(raw)
 
 
 def parse_query(params: Params) -> HistoryQuery:
@@ -42,8 +32,8 @@ def parse_query(params: Params) -> HistoryQuery:
         filters=filters,
         since=since,
         general=params.text("General", required=False, max_length=128),
-        page=_int(params, "PageNumber", 0, 0, 10_000_000),
-        rows_per_page=_int(params, "RowsPerPage", 20, 1, MAX_ROWS_PER_PAGE),
+        page=params.integer("PageNumber", 0, 10_000_000, default=0) or 0,
+        rows_per_page=params.integer("RowsPerPage", 1, MAX_ROWS_PER_PAGE, default=20) or 20,
     )
 
 

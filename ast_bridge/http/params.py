@@ -137,6 +137,17 @@ class Params:
             raise invalid_parameter(name, self.command_name)
         return value
 
+    def integer(self, name: str, low: int, high: int, *, default: int | None = None,
+                max_digits: int = 9) -> int | None:
+        """An optional whole number in [low, high], ASCII digits only (`int()` would
+        take `²` or ` 1_0`); `default` when absent."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        if not re.fullmatch(f"[0-9]{{1,{max_digits}}}", value) or not low <= int(value) <= high:
+            raise invalid_parameter(name, self.command_name)
+        return int(value)
+
     def choice(self, name: str, choices: tuple[str, ...], *aliases: str, required: bool = True,
                default: str | None = None) -> str | None:
         value = self.text(name, *aliases, required=required and default is None)

@@ -216,3 +216,16 @@ def test_choice() -> None:
     with pytest.raises(OzekiError) as excinfo:
         p.choice("Mode", ("Attended",))
     assert outcome_of(excinfo) == (302, "Missing or invalid parameter 'Mode' for command 'X'")
+
+
+def test_integer_takes_ascii_digits_in_range_and_the_default_when_absent() -> None:
+    p = params("Command=Play&Timeout=86400&Low=00042&Big=000086400&Sup=%C2%B2&Neg=-1")
+    assert p.integer("Timeout", 0, 86400, max_digits=5) == 86400
+    assert p.integer("Low", 0, 86400, max_digits=5) == 42
+    assert p.integer("Absent", 0, 9, default=7) == 7 and p.integer("Absent", 0, 9) is None
+    for name, digits in (("Big", 5), ("Sup", 9), ("Neg", 9)):
+        with pytest.raises(OzekiError) as excinfo:
+            p.integer(name, 0, 86400, max_digits=digits)
+        assert outcome_of(excinfo) == (302, f"Missing or invalid parameter '{name}' for command 'Play'")
+    with pytest.raises(OzekiError):
+        p.integer("Timeout", 0, 86399)
