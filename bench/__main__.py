@@ -145,8 +145,7 @@ async def bench_call_setup(http: aiohttp.ClientSession) -> dict:
             return "<Code>200</Code>" in await r.text()
 
     async def via_ami() -> bool:
-        response = await manager.send_action(originate_299(), as_list=False)
-        return response.success
+        return await originate_raw(manager)
 
     async def via_http_manager() -> bool:
         action = originate_299()
@@ -243,16 +242,15 @@ def main_thread_sched(pid: str) -> tuple[int, int]:
 
 # --- 2. the call table --------------------------------------------------------------------
 def bench_tracker_replay() -> dict:
-    sys.path.insert(0, str(ROOT))
-    from panoramisk.message import Message
-
+    from ast_bridge.asterisk.message import parse_message
     from ast_bridge.calls.tracker import CallTracker
 
     fixtures = sorted((ROOT / "tests" / "fixtures" / "ami").glob("*.ami"))
     streams = {}
     for path in fixtures:
         text = path.read_bytes().decode("utf-8", "replace")
-        frames = [Message.from_line(f.strip()) for f in text.split("\r\n\r\n") if f.strip()]
+        # parsed as the bridge parses its AMI stream: the tracker is fed what it gets at run time
+        frames = [parse_message(f.strip()) for f in text.split("\r\n\r\n") if f.strip()]
         streams[path.stem] = [m for m in frames if m is not None]
     per_scenario = {}
     total_events, total_seconds = 0, 0.0
@@ -287,7 +285,7 @@ async def bench_tracker_live(http: aiohttp.ClientSession) -> dict:
     await wait_idle(http)
     before = (await status(http))["bridge"]["tracker"]
     seconds, latencies, errors = await run_pool(
-        CALLS_PER_ROUND * 2, lambda: _send_ok(manager))
+        CALLS_PER_ROUND * 2, lambda: originate_raw(manager))
     await wait_idle(http)
     after = (await status(http))["bridge"]["tracker"]
     manager.close()
@@ -296,7 +294,8 @@ async def bench_tracker_live(http: aiohttp.ClientSession) -> dict:
             "lag_ms_max": after["lag_ms_max"], "calls_left_in_table": (await status(http))["bridge"]["calls"]}
 
 
-async def _send_ok(manager: Manager) -> bool:
+async def originate_raw(manager: Manager) -> bool:
+    """The raw-AMI baseline's one call: the bridge's Originate, sent by panoramisk."""
     response = await manager.send_action(originate_299(), as_list=False)
     return response.success
 
