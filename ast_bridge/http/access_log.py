@@ -33,7 +33,8 @@ class MalformedRequestFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
-            peer = record.getMessage().rsplit(" from ", 1)[-1] if " from " in record.getMessage() else "?"
+            said = record.getMessage()  # aiohttp's "Error handling request from <peer>"
+            peer = said.rsplit(" from ", 1)[1] if " from " in said else "?"
             reason = exc.message.strip().splitlines()[0].rstrip(":") if exc.message else type(exc).__name__
             record.msg, record.args = "malformed HTTP request from %s: %s", (peer, reason[:200])
             record.levelno, record.levelname = logging.WARNING, "WARNING"
